@@ -1,0 +1,68 @@
+"""Running the product: HTTP (or Socket Mode) and the clock, until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web as aioweb
+
+from bot.context import Context
+from bot.logs import configure_logging
+from bot.scheduler import Clock
+from bot.server import build_web_app
+from bot.settings import Settings
+from bot.slack.app import build_slack_app
+from bot.slack.platform import SlackPlatform
+from storage.migrate import upgrade
+
+log = logging.getLogger("pulse")
+
+
+def build_context(settings: Settings) -> Context:
+    ctx = Context.from_settings(settings)
+    for problem in ctx.banks.refused:
+        log.warning("custom bank refused: %s", problem)
+    return ctx
+
+
+async def serve(settings: Settings, *, web: bool = True, clock: bool = True) -> None:
+    configure_logging(settings.log_level)
+    if clock:
+        # The single scheduling process keeps the schema current; extra web processes do not race it.
+        await asyncio.to_thread(upgrade, settings.database_url)
+    ctx = build_context(settings)
+    slack_app = build_slack_app(ctx)
+    ctx.platform = SlackPlatform(slack_app.client)
+    the_clock = Clock(ctx) if clock else None
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    runner = None
+    socket_handler = None
+    if web:
+        runner = aioweb.AppRunner(build_web_app(ctx, slack_app, clock=the_clock), access_log=None)
+        await runner.setup()
+        await aioweb.TCPSite(runner, settings.host, settings.port).start()
+        log.info("listening on %s:%s", settings.host, settings.port)
+    elif the_clock is not None:
+        the_clock.start()
+    if settings.slack_app_token is not None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        socket_handler = AsyncSocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())
+        await socket_handler.connect_async()
+        log.info("connected to Slack in Socket Mode")
+    await stop.wait()
+    log.info("shutting down")
+    if socket_handler is not None:
+        await socket_handler.close_async()
+    if runner is not None:
+        await runner.cleanup()
+    elif the_clock is not None:
+        the_clock.shutdown()
+        await ctx.db.dispose()

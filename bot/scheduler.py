@@ -1,0 +1,104 @@
+"""The clock: APScheduler 3 jobs that open rounds, post digests and drain the outbox.
+
+Exactly one process should run it (`clock` in the Procfile); the database, not the scheduler,
+makes sure a double fire sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.context import Context
+from storage import repo
+from surveys import operations
+from surveys.schedule import trigger
+from surveys.sending import drain
+
+log = logging.getLogger(__name__)
+
+SYNC_SECONDS = 60
+OUTBOX_SECONDS = 5
+
+
+class Clock:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+
+    def start(self) -> None:
+        self.scheduler.add_job(
+            self.sync,
+            "interval",
+            seconds=SYNC_SECONDS,
+            id="sync",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+        # Finishes whatever an earlier process left pending, and retries what failed for now.
+        self.scheduler.add_job(
+            self.drain,
+            "interval",
+            seconds=OUTBOX_SECONDS,
+            id="outbox",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+        self.scheduler.start()
+        self.scheduler.add_job(self.sync, id="sync-now", replace_existing=True)
+        self.scheduler.add_job(self.drain, id="outbox-now", replace_existing=True)
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def sync(self) -> None:
+        """Make the jobs match the surveys in the database (new, changed, paused, deleted)."""
+        async with self.ctx.db.session() as session:
+            surveys = await repo.list_surveys(session, include_paused=False)
+        wanted: set[str] = set()
+        for s in surveys:
+            for kind, cron, func in (
+                ("round", s.schedule, self.open_round),
+                ("digest", s.digest_schedule, self.digest),
+            ):
+                job_id = f"{kind}:{s.id}"
+                wanted.add(job_id)
+                self.scheduler.add_job(
+                    func,
+                    trigger(cron, s.timezone),
+                    args=[s.id],
+                    id=job_id,
+                    replace_existing=True,
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=3600,
+                )
+        for job in self.scheduler.get_jobs():
+            if job.id.split(":")[0] in ("round", "digest") and job.id not in wanted:
+                job.remove()
+
+    async def open_round(self, survey_id: int) -> None:
+        ctx = self.ctx
+        try:
+            await operations.open_and_send(ctx.db, ctx.banks, ctx.require_platform(), survey_id, now=ctx.clock())
+        except Exception:
+            log.exception("survey %s: opening a round failed", survey_id)
+
+    async def digest(self, survey_id: int) -> None:
+        ctx = self.ctx
+        try:
+            await operations.post_digest(
+                ctx.db, ctx.banks, ctx.require_platform(), survey_id, now=ctx.clock(), scheduled=True
+            )
+        except Exception:
+            log.exception("survey %s: posting the digest failed", survey_id)
+
+    async def drain(self) -> None:
+        try:
+            await drain(self.ctx.db, self.ctx.require_platform(), self.ctx.banks)
+        except Exception:
+            log.exception("draining the outbox failed")

@@ -1,0 +1,125 @@
+"""Block Kit, built by pure functions: no I/O here, so every surface is unit-tested as data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from surveys.answers import AnswerResult, Outcome
+from surveys.digest import Digest
+from surveys.platform import Prompt, RoundMessage
+
+Block = dict[str, Any]
+MAX_BLOCKS = 50
+ANSWER_ACTION = "answer"
+ANONYMITY_NOTE = (
+    ":lock: Anonymous: your answer is stored without your name or the time, "
+    "and results only show groups of {k} or more."
+)
+
+
+def _text(text: str, kind: str = "mrkdwn") -> dict[str, Any]:
+    return {"type": kind, "text": text}
+
+
+def local_time(at: dt.datetime, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b, %H:%M")
+
+
+def answer_value(round_id: int, item_id: str, option: str, facet: str = "") -> str:
+    value: dict[str, Any] = {"r": round_id, "i": item_id, "o": option}
+    if facet:
+        value["f"] = facet
+    return json.dumps(value, separators=(",", ":"))
+
+
+def prompt_blocks(round_id: int, prompt: Prompt) -> list[Block]:
+    bank, item = prompt.bank, prompt.item
+    lead = f"_{bank.intro}_\n" if bank.intro else ""
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{ANSWER_ACTION}:{item.id}:{opt.value}",
+            "text": _text(opt.label, "plain_text"),
+            "value": answer_value(round_id, item.id, opt.value),
+        }
+        for opt in bank.scale_of(item).options
+    ]
+    return [
+        {"type": "section", "block_id": f"q:{item.id}", "text": _text(f"{lead}*{item.text}*")},
+        {"type": "actions", "block_id": f"a:{round_id}:{item.id}", "elements": buttons},
+    ]
+
+
+def round_blocks(message: RoundMessage) -> list[Block]:
+    blocks: list[Block] = []
+    for prompt in message.prompts:
+        blocks.extend(prompt_blocks(message.round_id, prompt))
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                _text(f"*{message.survey_name}* · open until {local_time(message.closes_at, message.timezone)}"),
+                _text(ANONYMITY_NOTE.format(k=message.k)),
+            ],
+        }
+    )
+    return blocks
+
+
+def round_fallback_text(message: RoundMessage) -> str:
+    first = message.prompts[0].item.text if message.prompts else ""
+    return f"Pulse: {first}"[:300]
+
+
+def confirmation_text(result: AnswerResult) -> str:
+    until = f" You can change it until {local_time(result.closes_at, result.timezone)}." if result.closes_at else ""
+    match result.outcome:
+        case Outcome.RECORDED:
+            return f":white_check_mark: Thanks — recorded anonymously: *{result.option_label}*.{until}"
+        case Outcome.CHANGED:
+            return (
+                f":arrows_counterclockwise: Changed from *{result.previous_label}* to *{result.option_label}*. "
+                f"Still anonymous, still counted once.{until}"
+            )
+        case Outcome.UNCHANGED:
+            return f"You had already answered *{result.option_label}*; nothing changed.{until}"
+        case Outcome.CLOSED:
+            return "This round has closed, so answers can no longer be recorded. Look out for the next one."
+        case _:
+            return "Sorry, that answer could not be recorded: the question is no longer available."
+
+
+def _bar(pct: float, width: int = 10) -> str:
+    filled = round(pct / 100 * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def digest_blocks(digest: Digest) -> list[Block]:
+    p = digest.participation
+    rate = f"{p.rate_pct:.0f}%" if p.rate_pct is not None else "—"
+    blocks: list[Block] = [
+        {"type": "header", "text": _text(f"Pulse digest: {digest.survey_name}"[:150], "plain_text")},
+        {
+            "type": "section",
+            "text": _text(
+                f"*Participation* (round {p.round_seq or '—'}): {rate} of {p.audience_size} people answered each item."
+            ),
+        },
+        {"type": "divider"},
+    ]
+    for item in digest.items:
+        if item.suppressed or item.favourable_pct is None:
+            figure = f"_hidden: fewer than {digest.k} answers_"
+        else:
+            figure = f"`{_bar(item.favourable_pct)}` *{item.favourable_pct:.0f}%* favourable · n={item.n}"
+        blocks.append({"type": "section", "text": _text(f"{item.text}\n{figure}"[:3000])})
+    blocks.append({"type": "context", "elements": [_text(digest.hidden_note)]})
+    return blocks
+
+
+def split_messages(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[list[Block]]:
+    """Several messages rather than one that breaks Slack's block limit."""
+    return [blocks[i : i + limit] for i in range(0, len(blocks), limit)] or [[]]

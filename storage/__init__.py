@@ -1,0 +1,1 @@
+"""The database: models, the engine, migrations and the queries that roll answers up."""

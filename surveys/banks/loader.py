@@ -1,0 +1,96 @@
+"""Reads bank YAML and reports every problem as file:line: field: message, or loads it whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from surveys.banks.model import Bank
+
+
+@dataclass(frozen=True)
+class BankProblem:
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        return f"{self.file}:{self.line}: {where}{self.message}"
+
+
+class BankError(Exception):
+    """A bank refused, with one problem per mistake found."""
+
+    def __init__(self, problems: list[BankProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _field_name(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[str | int, ...]) -> int:
+    """The line of the deepest node that `loc` reaches in the YAML tree (1-based)."""
+    line = 1 if node is None else node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            key, node = match
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _pydantic_loc(err_loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    # Tagged/union validators add their own names to the location; keep the data path only.
+    return tuple(p for p in err_loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+
+
+def parse_bank(text: str, file: str = "<bank>") -> Bank:
+    """Parse and validate one bank. Raises BankError listing every problem."""
+    try:
+        root = yaml.compose(text)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise BankError([BankProblem(file, line, "", f"not valid YAML: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise BankError([BankProblem(file, 1, "", "a bank file must be a mapping (id:, title:, items: ...)")])
+    try:
+        bank = Bank.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = _pydantic_loc(tuple(err["loc"]))
+            problems.append(BankProblem(file, _line_of(root, loc), _field_name(loc), err["msg"]))
+        raise BankError(problems) from None
+    extra = [BankProblem(file, _line_of(root, loc), _field_name(loc), msg) for loc, msg in bank.problems()]
+    if extra:
+        raise BankError(extra)
+    return bank
+
+
+def load_bank_file(path: Path) -> Bank:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BankError([BankProblem(str(path), 1, "", f"cannot read file: {exc}")]) from None
+    return parse_bank(text, str(path))

@@ -1,0 +1,54 @@
+"""The banks a process knows: the built-in ones plus a coordinator's folder of YAML files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from surveys.banks.loader import BankError, BankProblem, load_bank_file
+from surveys.banks.model import Bank
+
+BUILTIN_DIR = Path(__file__).parent / "builtin"
+log = logging.getLogger(__name__)
+
+
+class BankRegistry:
+    def __init__(self, banks: list[Bank] | None = None) -> None:
+        self._banks: dict[str, Bank] = {}
+        self.refused: list[BankProblem] = []
+        for bank in banks or []:
+            self.add(bank)
+
+    @classmethod
+    def load(cls, custom_dir: Path | None = None, *, builtin_dir: Path = BUILTIN_DIR) -> BankRegistry:
+        """Built-in banks must load; a broken custom file is refused whole and reported."""
+        registry = cls()
+        for path in sorted(builtin_dir.glob("*.yaml")):
+            registry.add(load_bank_file(path))
+        if custom_dir is not None and custom_dir.is_dir():
+            for path in sorted(custom_dir.glob("*.y*ml")):
+                try:
+                    registry.add(load_bank_file(path), source=str(path))
+                except BankError as exc:
+                    registry.refused.extend(exc.problems)
+                    for problem in exc.problems:
+                        log.warning("bank refused: %s", problem)
+        return registry
+
+    def add(self, bank: Bank, source: str = "") -> None:
+        if bank.id in self._banks and source:
+            raise BankError([BankProblem(source, 1, "id", f"bank id '{bank.id}' is already taken")])
+        self._banks[bank.id] = bank
+
+    def get(self, bank_id: str) -> Bank | None:
+        return self._banks.get(bank_id)
+
+    def __getitem__(self, bank_id: str) -> Bank:
+        return self._banks[bank_id]
+
+    def __contains__(self, bank_id: object) -> bool:
+        return bank_id in self._banks
+
+    def __iter__(self) -> Iterator[Bank]:
+        return iter(sorted(self._banks.values(), key=lambda b: b.id))

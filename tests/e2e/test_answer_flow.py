@@ -1,0 +1,138 @@
+"""A round is posted, clicked, changed, and digested, through the real app over signed HTTP."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from urllib.parse import urlencode
+
+from sqlalchemy import func, inspect, select
+
+from bot.logs import quiet_chatty_loggers
+from storage.models import Response
+from surveys import operations
+from tests.e2e.conftest import LEADERS, SCHOOL_A, SCHOOL_B, STAFF_A, make_survey
+from tests.harness import Harness, buttons_of, signed_headers
+from tests.slack_double import SlackDouble, validate_blocks
+
+
+async def _open(app: Harness, survey_id: int) -> None:
+    round_, report = await operations.open_and_send(
+        app.db, app.ctx.banks, app.ctx.require_platform(), survey_id, now=app.ctx.clock()
+    )
+    assert round_ is not None and report.sent == 2
+
+
+async def _count(app: Harness) -> int:
+    async with app.db.session() as s:
+        return int(await s.scalar(select(func.count()).select_from(Response)) or 0)
+
+
+async def test_round_posted_to_each_school_within_block_kit_limits(app: Harness, double: SlackDouble) -> None:
+    survey = await make_survey(app)
+    await _open(app, survey.id)
+    for channel in (SCHOOL_A, SCHOOL_B):
+        [message] = double.messages_in(channel)
+        assert validate_blocks(message["blocks"]) == []
+        buttons = buttons_of(message)
+        assert len(buttons) == 2
+        assert all(len(options) == 4 for options in buttons.values())
+
+
+async def test_click_recorded_confirmed_privately_and_changed_not_added(app: Harness, double: SlackDouble) -> None:
+    survey = await make_survey(app)
+    await _open(app, survey.id)
+    buttons = buttons_of(double.messages_in(SCHOOL_A)[0])
+    item_id, options = next(iter(buttons.items()))
+    agree = next(b for b in options if '"o":"agree"' in b["value"])
+    disagree = next(b for b in options if '"o":"disagree"' in b["value"])
+
+    assert await app.click(STAFF_A[0], SCHOOL_A, agree) == 200
+    await app.wait_for(lambda: len(double.ephemerals) == 1)
+    assert double.ephemerals[0]["user"] == STAFF_A[0]
+    assert "recorded anonymously" in double.ephemerals[0]["text"]
+    assert double.messages_in(SCHOOL_A)[-1]["blocks"] == double.messages_in(SCHOOL_A)[0]["blocks"]
+
+    assert await app.click(STAFF_A[0], SCHOOL_A, disagree) == 200
+    await app.wait_for(lambda: len(double.ephemerals) == 2)
+    assert "Changed from *Agree* to *Disagree*" in double.ephemerals[1]["text"]
+    async with app.db.session() as s:
+        rows = (await s.scalars(select(Response))).all()
+    assert [(r.item_id, r.option, r.segment, r.valence) for r in rows] == [(item_id, "disagree", SCHOOL_A, -1)]
+
+
+async def test_forged_and_stale_requests_get_401_and_record_nothing(app: Harness, double: SlackDouble) -> None:
+    survey = await make_survey(app)
+    await _open(app, survey.id)
+    button = next(iter(buttons_of(double.messages_in(SCHOOL_A)[0]).values()))[0]
+    payload = {"type": "block_actions", "user": {"id": STAFF_A[0]}, "channel": {"id": SCHOOL_A},
+               "team": {"id": double.team_id}, "actions": [{**button, "type": "button"}]}
+    body = urlencode({"payload": json.dumps(payload)})
+
+    forged = await app.post(body, signed_headers(body, secret="not-the-secret"))
+    stale = await app.post(body, signed_headers(body, timestamp=int(time.time()) - 301))
+    unsigned = await app.post(body, {"Content-Type": "application/x-www-form-urlencoded"})
+    assert [forged[0], stale[0], unsigned[0]] == [401, 401, 401]
+    assert await _count(app) == 0
+    assert double.ephemerals == []
+
+
+async def test_digest_counts_and_suppresses_below_k(app: Harness, double: SlackDouble) -> None:
+    survey = await make_survey(app, k=5)
+    await _open(app, survey.id)
+    buttons = buttons_of(double.messages_in(SCHOOL_A)[0])
+    (first, first_opts), (second, second_opts) = list(buttons.items())
+    clicks = 0
+    for i, user in enumerate(STAFF_A[:6]):  # 6 answer the first item: 4 favourable
+        option = "agree" if i < 4 else "strongly-disagree"
+        await app.click(user, SCHOOL_A, next(b for b in first_opts if f'"o":"{option}"' in b["value"]))
+        clicks += 1
+    for user in STAFF_A[:4]:  # only 4 answer the second: hidden at k=5
+        await app.click(user, SCHOOL_A, second_opts[0])
+        clicks += 1
+    await app.wait_for(lambda: len(double.ephemerals) == clicks)
+
+    digest = await operations.post_digest(app.db, app.ctx.banks, app.ctx.require_platform(), survey.id,
+                                          now=app.ctx.clock())
+    assert digest is not None
+    by_item = {i.item_id: i for i in digest.items}
+    assert (by_item[first].n, by_item[first].favourable_pct, by_item[first].suppressed) == (6, 66.7, False)
+    assert (by_item[second].n, by_item[second].favourable_pct, by_item[second].suppressed) == (4, None, True)
+    assert digest.participation.audience_size == 24
+    [posted] = double.messages_in(LEADERS)
+    assert validate_blocks(posted["blocks"]) == []
+    rendered = json.dumps(posted["blocks"])
+    assert "67%" in rendered and "hidden: fewer than 5" in rendered
+
+
+async def test_response_table_cannot_hold_a_user_id_or_a_time(app: Harness) -> None:
+    async with app.db.engine.connect() as conn:
+        columns = await conn.run_sync(lambda c: {col["name"]: str(col["type"]) for col in inspect(c).get_columns("responses")})
+    assert set(columns) == {"round_id", "item_id", "facet", "respondent_key", "bank_id", "bank_version", "segment",
+                            "option", "score", "valence", "day"}
+    assert columns["day"].upper() == "DATE"
+
+
+async def test_no_log_line_joins_a_person_to_an_answer(
+    app: Harness, double: SlackDouble, caplog  # type: ignore[no-untyped-def]
+) -> None:
+    quiet_chatty_loggers()
+    caplog.set_level(logging.DEBUG)
+    survey = await make_survey(app)
+    await _open(app, survey.id)
+    button = next(iter(buttons_of(double.messages_in(SCHOOL_A)[0]).values()))[0]
+    await app.click(STAFF_A[3], SCHOOL_A, button)
+    await app.wait_for(lambda: len(double.ephemerals) == 1)
+    option = json.loads(button["value"])["o"]
+    assert caplog.records, "expected the product to log something at DEBUG"
+    for record in caplog.records:
+        line = record.getMessage()
+        assert not (STAFF_A[3] in line and option in line), line
+
+
+async def test_healthz(app: Harness) -> None:
+    assert app.http is not None
+    async with app.http.get(f"{app.url}/healthz") as resp:
+        assert resp.status == 200
+        assert (await resp.json())["database"] == "up"
