@@ -92,9 +92,17 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
         async with double, Harness(db_url, double=double, clock=clock) as h:
             bank = h.ctx.banks[BANK]
             config = SurveyConfig(
-                name="Staff trust in leadership", bank_ids=[BANK], audience=school_ids, segment_labels=SCHOOLS,
-                digest_channel=LEADERS, schedule="0 9 * * 1", digest_schedule="0 8 * * 5", timezone=str(TZ),
-                items_per_round=2, round_hours=96, k=5,
+                name="Staff trust in leadership",
+                bank_ids=[BANK],
+                audience=school_ids,
+                segment_labels=SCHOOLS,
+                digest_channel=LEADERS,
+                schedule="0 9 * * 1",
+                digest_schedule="0 8 * * 5",
+                timezone=str(TZ),
+                items_per_round=2,
+                round_hours=96,
+                k=5,
             )
             async with h.db.session() as session:
                 survey = config.to_model()
@@ -116,14 +124,16 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
                 answered, changed = 0, 0
                 this_round: dict[str, dict[str, str]] = defaultdict(dict)
 
-                async def answer(user: str, channel: str, buttons: dict[str, list[dict[str, str]]]) -> int:
+                async def answer(
+                    user: str, channel: str, buttons: dict[str, list[dict[str, str]]], sink: dict[str, dict[str, str]]
+                ) -> int:
                     n = 0
                     for item_id, options in buttons.items():
                         choice = _choose(bank, item_id, rng, warmth[user])
-                        for value in ([choice, _choose(bank, item_id, rng, 0.5)] if rng.random() < 0.1 else [choice]):
+                        for value in [choice, _choose(bank, item_id, rng, 0.5)] if rng.random() < 0.1 else [choice]:
                             button = next(b for b in options if f'"o":"{value}"' in b["value"])
                             assert await h.click(user, channel, button) == 200
-                            this_round[item_id][user] = value
+                            sink[item_id][user] = value
                             n += 1
                     return n
 
@@ -134,16 +144,18 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
                     for user in members[channel]:
                         if rng.random() < 0.8:
                             answered += 1
-                            jobs.append(answer(user, channel, buttons))
+                            jobs.append(answer(user, channel, buttons, this_round))
                 counts = await asyncio.gather(*jobs)
                 clicks += sum(counts)
                 changed = sum(counts) - answered * len(round_.items)
-                await h.wait_for(lambda: len(double.ephemerals) >= clicks, timeout=30)
+                await h.wait_for(lambda total=clicks: len(double.ephemerals) >= total, limit=30)
                 for item_id, by_user in this_round.items():
                     latest[item_id] = dict(by_user)
                 texts = "; ".join(bank.item(ref["item"]).text[:48] + "..." for ref in round_.items)  # type: ignore[union-attr]
-                _say(f"Week {week + 1} ({monday:%a %d %b}): round {round_.seq} sent to {report.sent} channels. "
-                     f"{answered}/{staff} answered, {changed} changed an answer.")
+                _say(
+                    f"Week {week + 1} ({monday:%a %d %b}): round {round_.seq} sent to {report.sent} channels. "
+                    f"{answered}/{staff} answered, {changed} changed an answer."
+                )
                 _say(f"    items: {texts}")
 
             friday = FIRST_MONDAY + dt.timedelta(weeks=weeks - 1, days=4, hours=-1)
@@ -164,8 +176,10 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
         for p in problems:
             _say(f"  {p}")
         return 1
-    _say(f"Check passed: every figure matches the {clicks} clicks the simulated staff made "
-         f"({ephemerals} private confirmations sent), with changed answers counted once.")
+    _say(
+        f"Check passed: every figure matches the {clicks} clicks the simulated staff made "
+        f"({ephemerals} private confirmations sent), with changed answers counted once."
+    )
     _say(f"Done in {elapsed:.1f}s.")
     return 0
 

@@ -67,7 +67,9 @@ class PostgresTemplate:
         async with engine.begin() as conn:
             names = (
                 await conn.execute(
-                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    )
                 )
             ).scalars()
             tables = ", ".join(f'"{n}"' for n in names)

@@ -123,8 +123,9 @@ class Harness:
 
     async def post(self, body: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
         assert self.http is not None
-        async with self.http.post(f"{self.url}/slack/events", data=body.encode(),
-                                  headers=headers or signed_headers(body)) as resp:
+        async with self.http.post(
+            f"{self.url}/slack/events", data=body.encode(), headers=headers or signed_headers(body)
+        ) as resp:
             return resp.status, await resp.text()
 
     async def click(self, user: str, channel: str, button: dict[str, Any], *, message_ts: str = "1.0") -> int:
@@ -153,17 +154,24 @@ class Harness:
         return status
 
     async def command(self, user: str, text: str, *, channel: str = "C0COORD", command: str = "/pulse") -> int:
-        body = urlencode({
-            "token": "legacy", "team_id": self.double.team_id, "channel_id": channel, "user_id": user,
-            "command": command, "text": text, "trigger_id": f"trigger-{time.monotonic_ns()}",
-            "response_url": self.double.response_url() if hasattr(self.double, "response_url") else "",
-            "api_app_id": "A0PULSE",
-        })
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": self.double.team_id,
+                "channel_id": channel,
+                "user_id": user,
+                "command": command,
+                "text": text,
+                "trigger_id": f"trigger-{time.monotonic_ns()}",
+                "response_url": self.double.response_url() if hasattr(self.double, "response_url") else "",
+                "api_app_id": "A0PULSE",
+            }
+        )
         status, _ = await self.post(body)
         return status
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def wait_for(self, predicate: Callable[[], bool], limit: float = 10.0) -> None:
+        deadline = asyncio.get_running_loop().time() + limit
         while not predicate():
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError("condition not met in time")

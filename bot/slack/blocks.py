@@ -8,7 +8,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from surveys.answers import AnswerResult, Outcome
-from surveys.digest import Digest
 from surveys.platform import Prompt, RoundMessage
 
 Block = dict[str, Any]
@@ -20,7 +19,7 @@ ANONYMITY_NOTE = (
 )
 
 
-def _text(text: str, kind: str = "mrkdwn") -> dict[str, Any]:
+def text_object(text: str, kind: str = "mrkdwn") -> dict[str, Any]:
     return {"type": kind, "text": text}
 
 
@@ -42,13 +41,13 @@ def prompt_blocks(round_id: int, prompt: Prompt) -> list[Block]:
         {
             "type": "button",
             "action_id": f"{ANSWER_ACTION}:{item.id}:{opt.value}",
-            "text": _text(opt.label, "plain_text"),
+            "text": text_object(opt.label, "plain_text"),
             "value": answer_value(round_id, item.id, opt.value),
         }
         for opt in bank.scale_of(item).options
     ]
     return [
-        {"type": "section", "block_id": f"q:{item.id}", "text": _text(f"{lead}*{item.text}*")},
+        {"type": "section", "block_id": f"q:{item.id}", "text": text_object(f"{lead}*{item.text}*")},
         {"type": "actions", "block_id": f"a:{round_id}:{item.id}", "elements": buttons},
     ]
 
@@ -61,8 +60,8 @@ def round_blocks(message: RoundMessage) -> list[Block]:
         {
             "type": "context",
             "elements": [
-                _text(f"*{message.survey_name}* · open until {local_time(message.closes_at, message.timezone)}"),
-                _text(ANONYMITY_NOTE.format(k=message.k)),
+                text_object(f"*{message.survey_name}* · open until {local_time(message.closes_at, message.timezone)}"),
+                text_object(ANONYMITY_NOTE.format(k=message.k)),
             ],
         }
     )
@@ -90,34 +89,6 @@ def confirmation_text(result: AnswerResult) -> str:
             return "This round has closed, so answers can no longer be recorded. Look out for the next one."
         case _:
             return "Sorry, that answer could not be recorded: the question is no longer available."
-
-
-def _bar(pct: float, width: int = 10) -> str:
-    filled = round(pct / 100 * width)
-    return "█" * filled + "░" * (width - filled)
-
-
-def digest_blocks(digest: Digest) -> list[Block]:
-    p = digest.participation
-    rate = f"{p.rate_pct:.0f}%" if p.rate_pct is not None else "—"
-    blocks: list[Block] = [
-        {"type": "header", "text": _text(f"Pulse digest: {digest.survey_name}"[:150], "plain_text")},
-        {
-            "type": "section",
-            "text": _text(
-                f"*Participation* (round {p.round_seq or '—'}): {rate} of {p.audience_size} people answered each item."
-            ),
-        },
-        {"type": "divider"},
-    ]
-    for item in digest.items:
-        if item.suppressed or item.favourable_pct is None:
-            figure = f"_hidden: fewer than {digest.k} answers_"
-        else:
-            figure = f"`{_bar(item.favourable_pct)}` *{item.favourable_pct:.0f}%* favourable · n={item.n}"
-        blocks.append({"type": "section", "text": _text(f"{item.text}\n{figure}"[:3000])})
-    blocks.append({"type": "context", "elements": [_text(digest.hidden_note)]})
-    return blocks
 
 
 def split_messages(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[list[Block]]:

@@ -12,7 +12,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import digest_blocks, round_blocks, round_fallback_text, split_messages
+from bot.slack.blocks import round_blocks, round_fallback_text, split_messages
+from bot.slack.digest_blocks import digest_blocks
 from surveys.digest import Digest
 from surveys.platform import PlatformError, Recipient, RoundMessage
 

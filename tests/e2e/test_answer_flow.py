@@ -66,8 +66,13 @@ async def test_forged_and_stale_requests_get_401_and_record_nothing(app: Harness
     survey = await make_survey(app)
     await _open(app, survey.id)
     button = next(iter(buttons_of(double.messages_in(SCHOOL_A)[0]).values()))[0]
-    payload = {"type": "block_actions", "user": {"id": STAFF_A[0]}, "channel": {"id": SCHOOL_A},
-               "team": {"id": double.team_id}, "actions": [{**button, "type": "button"}]}
+    payload = {
+        "type": "block_actions",
+        "user": {"id": STAFF_A[0]},
+        "channel": {"id": SCHOOL_A},
+        "team": {"id": double.team_id},
+        "actions": [{**button, "type": "button"}],
+    }
     body = urlencode({"payload": json.dumps(payload)})
 
     forged = await app.post(body, signed_headers(body, secret="not-the-secret"))
@@ -93,8 +98,9 @@ async def test_digest_counts_and_suppresses_below_k(app: Harness, double: SlackD
         clicks += 1
     await app.wait_for(lambda: len(double.ephemerals) == clicks)
 
-    digest = await operations.post_digest(app.db, app.ctx.banks, app.ctx.require_platform(), survey.id,
-                                          now=app.ctx.clock())
+    digest = await operations.post_digest(
+        app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=app.ctx.clock()
+    )
     assert digest is not None
     by_item = {i.item_id: i for i in digest.items}
     assert (by_item[first].n, by_item[first].favourable_pct, by_item[first].suppressed) == (6, 66.7, False)
@@ -108,14 +114,29 @@ async def test_digest_counts_and_suppresses_below_k(app: Harness, double: SlackD
 
 async def test_response_table_cannot_hold_a_user_id_or_a_time(app: Harness) -> None:
     async with app.db.engine.connect() as conn:
-        columns = await conn.run_sync(lambda c: {col["name"]: str(col["type"]) for col in inspect(c).get_columns("responses")})
-    assert set(columns) == {"round_id", "item_id", "facet", "respondent_key", "bank_id", "bank_version", "segment",
-                            "option", "score", "valence", "day"}
+        columns = await conn.run_sync(
+            lambda c: {col["name"]: str(col["type"]) for col in inspect(c).get_columns("responses")}
+        )
+    assert set(columns) == {
+        "round_id",
+        "item_id",
+        "facet",
+        "respondent_key",
+        "bank_id",
+        "bank_version",
+        "segment",
+        "option",
+        "score",
+        "valence",
+        "day",
+    }
     assert columns["day"].upper() == "DATE"
 
 
 async def test_no_log_line_joins_a_person_to_an_answer(
-    app: Harness, double: SlackDouble, caplog  # type: ignore[no-untyped-def]
+    app: Harness,
+    double: SlackDouble,
+    caplog,  # type: ignore[no-untyped-def]
 ) -> None:
     quiet_chatty_loggers()
     caplog.set_level(logging.DEBUG)

@@ -40,7 +40,12 @@ def register(app: AsyncApp, ctx: Context) -> None:
                 await ack()
                 async with ctx.db.session() as session:
                     result = await record_answer(
-                        session, ctx.banks, ctx.secret, answer, user_id=user_id, channel_id=channel_id,
+                        session,
+                        ctx.banks,
+                        ctx.secret,
+                        answer,
+                        user_id=user_id,
+                        channel_id=channel_id,
                         now=ctx.clock(),
                     )
         # Deliberately no user id and no option: a log line must never join a person to an answer.

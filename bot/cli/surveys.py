@@ -1,0 +1,86 @@
+"""`pulse surveys create|list`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.cli.common import CliError, config_error
+from bot.context import Context
+from bot.settings import get_settings
+from storage import repo
+from surveys.config import SurveyConfig
+
+
+def add_parser(sub: Any) -> None:
+    surveys = sub.add_parser("surveys", help="create and list surveys").add_subparsers(
+        dest="surveys_command", required=True
+    )
+    create = surveys.add_parser("create", help="create a survey; prints its id on the last line")
+    create.add_argument("--bank", action="append", required=True, dest="banks", help="bank id (repeatable)")
+    create.add_argument("--channel", action="append", required=True, dest="channels", help="channel id (repeatable)")
+    create.add_argument("--digest-channel", required=True)
+    create.add_argument("--name", default="Trust pulse")
+    create.add_argument("--items", type=int, default=1, help="items per round (default 1)")
+    create.add_argument("--k", type=int, default=5, help="anonymity threshold (default 5, at least 3)")
+    create.add_argument("--tz", default="Europe/London", help="time zone (default Europe/London)")
+    create.add_argument("--every", default="0 9 * * 1", help='round schedule, cron (default "0 9 * * 1")')
+    create.add_argument("--digest-every", default="0 8 * * 5", help='digest schedule, cron (default "0 8 * * 5")')
+    create.add_argument("--open-hours", type=int, default=72, help="how long a round stays open (default 72)")
+    create.set_defaults(run=lambda a: asyncio.run(_with_ctx(_create, a)))
+    surveys.add_parser("list", help="list surveys and their state").set_defaults(
+        run=lambda a: asyncio.run(_with_ctx(_list, a))
+    )
+
+
+async def _with_ctx(fn: Any, args: argparse.Namespace) -> int:
+    ctx = Context.from_settings(get_settings(), secret=b"")
+    try:
+        return int(await fn(ctx, args))
+    finally:
+        await ctx.db.dispose()
+
+
+async def _create(ctx: Context, args: argparse.Namespace) -> int:
+    unknown = [b for b in args.banks if b not in ctx.banks]
+    if unknown:
+        raise CliError(f"unknown bank '{unknown[0]}' (see `pulse banks list`)")
+    try:
+        config = SurveyConfig(
+            name=args.name,
+            bank_ids=args.banks,
+            audience=args.channels,
+            digest_channel=args.digest_channel,
+            items_per_round=args.items,
+            k=args.k,
+            timezone=args.tz,
+            schedule=args.every,
+            digest_schedule=args.digest_every,
+            round_hours=args.open_hours,
+        )
+    except ValidationError as exc:
+        raise config_error(exc) from None
+    async with ctx.db.session() as session:
+        survey = config.to_model()
+        session.add(survey)
+        await session.flush()
+        survey_id = survey.id
+    print(f"created survey {survey_id}: {config.name}, banks {', '.join(config.bank_ids)}")
+    print(survey_id)
+    return 0
+
+
+async def _list(ctx: Context, args: argparse.Namespace) -> int:
+    async with ctx.db.session() as session:
+        surveys = await repo.list_surveys(session)
+    if not surveys:
+        print("no surveys yet: create one with `pulse surveys create` or /pulse new")
+        return 0
+    print(f"{'id':>4}  {'state':<7}  {'schedule':<14}  {'tz':<16}  name / banks")
+    for s in surveys:
+        state = "paused" if s.paused else "active"
+        print(f"{s.id:>4}  {state:<7}  {s.schedule:<14}  {s.timezone:<16}  {s.name} / {', '.join(s.bank_ids)}")
+    return 0
