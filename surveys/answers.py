@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,11 @@ class AnswerResult:
     previous_label: str = ""
     closes_at: dt.datetime | None = None
     timezone: str = "UTC"
+    # For an item that asks more than one question (a strand: "now" and "future"): which one this
+    # answer was, and which of the others this person has not answered yet in this round.
+    facet: str = ""
+    open_facets: tuple[str, ...] = ()
+    item_name: str = ""
 
 
 def segment_for(survey: Survey, channel_id: str | None) -> str | None:
@@ -68,8 +73,9 @@ async def record_answer(
     survey = await session.get(Survey, round_.survey_id)
     ref = next((i for i in round_.items if i["item"] == answer.item_id), None)
     bank = registry.get(ref["bank"]) if ref else None
-    item = bank.item(answer.item_id) if bank else None
-    if survey is None or ref is None or bank is None or item is None:
+    # A picks exercise is answered through its form (surveys/picks.py), never one button at a time.
+    item = bank.item(answer.item_id) if bank is not None and bank.kind != "picks" else None
+    if survey is None or ref is None or bank is None or item is None or answer.facet not in bank.facets():
         return AnswerResult(Outcome.INVALID)
     option = bank.scale_of(item).option(answer.option)
     valence = bank.valence(item, answer.option)
@@ -77,7 +83,7 @@ async def record_answer(
     if option is None or valence is None or segment is None:
         return AnswerResult(Outcome.INVALID, item.text)
     if round_.closed_at is not None or now >= round_.closes_at:
-        return AnswerResult(Outcome.CLOSED, item.text, option.label)
+        return AnswerResult(Outcome.CLOSED, item.text, option.label, facet=answer.facet, item_name=item.name)
 
     key = respondent_key(secret, round_.id, item.id, user_id)
     previous = await repo.response_option(session, round_.id, item.id, answer.facet, key)
@@ -85,10 +91,26 @@ async def record_answer(
     if previous is not None:
         prev_option = bank.scale_of(item).option(previous)
         previous_label = prev_option.label if prev_option else previous
+    open_facets = tuple(
+        [
+            f
+            for f in bank.facets()
+            if f != answer.facet and await repo.response_option(session, round_.id, item.id, f, key) is None
+        ]
+    )
+    result = AnswerResult(
+        Outcome.UNCHANGED,
+        item.text,
+        option.label,
+        previous_label,
+        round_.closes_at,
+        survey.timezone,
+        facet=answer.facet,
+        open_facets=open_facets,
+        item_name=item.name,
+    )
     if previous == option.value:
-        return AnswerResult(
-            Outcome.UNCHANGED, item.text, option.label, previous_label, round_.closes_at, survey.timezone
-        )
+        return result
     await repo.upsert_response(
         session,
         {
@@ -97,7 +119,9 @@ async def record_answer(
             "facet": answer.facet,
             "respondent_key": key,
             "bank_id": bank.id,
-            "bank_version": int(ref["version"]),
+            # The version whose scale scored this answer: the loaded one, which is the round's own
+            # unless the bank was edited while the round was open.
+            "bank_version": bank.version,
             "segment": segment,
             "option": option.value,
             "score": option.score,
@@ -106,5 +130,4 @@ async def record_answer(
             "day": now.astimezone(ZoneInfo(survey.timezone)).date(),
         },
     )
-    outcome = Outcome.CHANGED if previous is not None else Outcome.RECORDED
-    return AnswerResult(outcome, item.text, option.label, previous_label, round_.closes_at, survey.timezone)
+    return replace(result, outcome=Outcome.CHANGED if previous is not None else Outcome.RECORDED)

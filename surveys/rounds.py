@@ -1,4 +1,16 @@
-"""Opening a round: pick the items (rotation), write the round and its outbox rows."""
+"""Opening a round: pick the items (rotation), write the round and its outbox rows.
+
+A survey may mix banks; each round's items are dealt out over its banks in turn, and each bank
+keeps its own rotation, derived from the items earlier rounds asked from it (`Round.items` holds
+bank, version, item and cycle for each).
+
+Picks banks (the leadership team's trust behaviours) are not rotated item by item: choosing the
+five strongest and three weakest only means something across the whole list. Such a bank deals
+exactly one round item, the whole exercise, whose id is the bank's id (`Bank.exercise_id`), so
+every round that draws on the bank asks the exercise again, each time as a new cycle; editing or
+rewording its behaviours does not disturb that. A picks bank therefore takes one slot of the
+round, and the other banks share the rest.
+"""
 
 from __future__ import annotations
 
@@ -35,15 +47,38 @@ def share_out(n: int, banks: int) -> list[int]:
     return [n // banks + (1 if i < n % banks else 0) for i in range(banks)]
 
 
+def allot(n: int, capacities: list[int], *, start: int = 0) -> list[int]:
+    """Deal n items over banks in turn from bank `start`, skipping a bank once it has given all it can.
+
+    From 0 and without limits this is `share_out`. A picks bank (capacity 1) passes its later turns
+    on: a picks bank and a strand bank with 3 items get [1, 2]. Starting each round one bank further
+    on means a survey of two banks with one item a round alternates between them.
+    """
+    counts = [0] * len(capacities)
+    if not capacities:
+        return counts
+    order = [(start + i) % len(capacities) for i in range(len(capacities))]
+    while n > 0 and any(c < cap for c, cap in zip(counts, capacities, strict=True)):
+        for i in order:
+            if n > 0 and counts[i] < capacities[i]:
+                counts[i] += 1
+                n -= 1
+    return counts
+
+
 def choose_items(survey: Survey, registry: BankRegistry, earlier: list[Round]) -> list[ItemRef]:
-    refs: list[ItemRef] = []
-    for bank_id, count in zip(survey.bank_ids, share_out(survey.items_per_round, len(survey.bank_ids)), strict=True):
+    banks = []
+    for bank_id in survey.bank_ids:
         bank = registry.get(bank_id)
         if bank is None:
             raise RoundError(f"survey {survey.id} uses bank '{bank_id}', which is not loaded")
-        history = [Asked(i["item"], int(i["cycle"])) for r in earlier for i in r.items if i["bank"] == bank_id]
-        for pick in pick_items([i.id for i in bank.items], history, count, seed=survey.seed, bank_id=bank_id):
-            refs.append(ItemRef(bank_id, bank.version, pick.item_id, pick.cycle))
+        banks.append(bank)
+    counts = allot(survey.items_per_round, [len(b.round_item_ids()) for b in banks], start=len(earlier))
+    refs: list[ItemRef] = []
+    for bank, count in zip(banks, counts, strict=True):
+        history = [Asked(i["item"], int(i["cycle"])) for r in earlier for i in r.items if i["bank"] == bank.id]
+        for pick in pick_items(bank.round_item_ids(), history, count, seed=survey.seed, bank_id=bank.id):
+            refs.append(ItemRef(bank.id, bank.version, pick.item_id, pick.cycle))
     return refs
 
 
@@ -92,7 +127,7 @@ def round_message(survey: Survey, round_: Round, registry: BankRegistry) -> Roun
     prompts = []
     for ref in round_.items:
         bank = registry.get(ref["bank"])
-        item = bank.item(ref["item"]) if bank else None
+        item = bank.round_item(ref["item"]) if bank else None
         if bank is not None and item is not None:
             prompts.append(Prompt(bank, item))
     return RoundMessage(

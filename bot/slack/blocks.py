@@ -34,9 +34,17 @@ def answer_value(round_id: int, item_id: str, option: str, facet: str = "") -> s
     return json.dumps(value, separators=(",", ":"))
 
 
-def prompt_blocks(round_id: int, prompt: Prompt) -> list[Block]:
+def prompt_blocks(round_id: int, prompt: Prompt, *, show_intro: bool = True) -> list[Block]:
+    """One item of a round: a statement with a button per option, a strand check-in, or a picks exercise."""
+    # Imported here: checkin_blocks builds on this module's helpers.
+    from bot.slack.checkin_blocks import picks_blocks, strand_blocks
+
     bank, item = prompt.bank, prompt.item
-    lead = f"_{bank.intro}_\n" if bank.intro else ""
+    if bank.kind == "strands":
+        return strand_blocks(round_id, bank, item, show_intro=show_intro)
+    if bank.kind == "picks":
+        return picks_blocks(round_id, bank)
+    lead = f"_{bank.intro}_\n" if show_intro and bank.intro else ""
     buttons = [
         {
             "type": "button",
@@ -54,8 +62,11 @@ def prompt_blocks(round_id: int, prompt: Prompt) -> list[Block]:
 
 def round_blocks(message: RoundMessage) -> list[Block]:
     blocks: list[Block] = []
+    introduced: set[str] = set()
     for prompt in message.prompts:
-        blocks.extend(prompt_blocks(message.round_id, prompt))
+        # A bank's intro once per message, above its first item.
+        blocks.extend(prompt_blocks(message.round_id, prompt, show_intro=prompt.bank.id not in introduced))
+        introduced.add(prompt.bank.id)
     blocks.append(
         {
             "type": "context",

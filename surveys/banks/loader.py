@@ -94,3 +94,11 @@ def load_bank_file(path: Path) -> Bank:
     except (OSError, UnicodeDecodeError) as exc:
         raise BankError([BankProblem(str(path), 1, "", f"cannot read file: {exc}")]) from None
     return parse_bank(text, str(path))
+
+
+def line_of(path: Path, *loc: str | int) -> int:
+    """The line in a bank file where a field sits, for problems found after loading (1 if unknown)."""
+    try:
+        return _line_of(yaml.compose(path.read_text(encoding="utf-8")), loc)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return 1

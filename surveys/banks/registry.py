@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from surveys.banks.loader import BankError, BankProblem, load_bank_file
+from surveys.banks.loader import BankError, BankProblem, line_of, load_bank_file
 from surveys.banks.model import Bank
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 class BankRegistry:
     def __init__(self, banks: list[Bank] | None = None) -> None:
         self._banks: dict[str, Bank] = {}
+        # Where each bank came from: "builtin" or the custom file's path.
+        self.sources: dict[str, str] = {}
         self.refused: list[BankProblem] = []
         for bank in banks or []:
             self.add(bank)
@@ -25,21 +27,26 @@ class BankRegistry:
         """Built-in banks must load; a broken custom file is refused whole and reported."""
         registry = cls()
         for path in sorted(builtin_dir.glob("*.yaml")):
-            registry.add(load_bank_file(path))
+            bank = load_bank_file(path)
+            registry.add(bank)
+            registry.sources[bank.id] = "builtin"
         if custom_dir is not None and custom_dir.is_dir():
             for path in sorted(custom_dir.glob("*.y*ml")):
                 try:
-                    registry.add(load_bank_file(path), source=str(path))
+                    registry.add(load_bank_file(path), source=str(path), line=line_of(path, "id"))
                 except BankError as exc:
                     registry.refused.extend(exc.problems)
                     for problem in exc.problems:
                         log.warning("bank refused: %s", problem)
         return registry
 
-    def add(self, bank: Bank, source: str = "") -> None:
+    def add(self, bank: Bank, source: str = "", *, line: int = 1) -> None:
         if bank.id in self._banks and source:
-            raise BankError([BankProblem(source, 1, "id", f"bank id '{bank.id}' is already taken")])
+            taken_by = self.sources.get(bank.id, "another bank")
+            raise BankError([BankProblem(source, line, "id", f"bank id '{bank.id}' is already taken ({taken_by})")])
         self._banks[bank.id] = bank
+        if source:
+            self.sources[bank.id] = source
 
     def get(self, bank_id: str) -> Bank | None:
         return self._banks.get(bank_id)

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.context import Context
 from bot.locks import KeyedLocks
 from bot.slack.blocks import ANSWER_ACTION, confirmation_text
+from bot.slack.checkin_blocks import strand_confirmation_text
 from surveys.anonymity import respondent_key
 from surveys.answers import Answer, AnswerResult, Outcome, record_answer
 
@@ -51,4 +52,5 @@ def register(app: AsyncApp, ctx: Context) -> None:
         # Deliberately no user id and no option: a log line must never join a person to an answer.
         log.info("answer %s", result.outcome.value)
         if channel_id and user_id:
-            await client.chat_postEphemeral(channel=channel_id, user=user_id, text=confirmation_text(result))
+            text = strand_confirmation_text(result) if result.facet else confirmation_text(result)
+            await client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
