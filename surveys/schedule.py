@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 
@@ -59,20 +61,66 @@ def _day(text: str) -> int:
     raise ScheduleError(f"'{text}' is not a day of the week (0-7 or sun-sat)")
 
 
-def trigger(cron: str, tz: str) -> CronTrigger:
-    """A CronTrigger for a five-field cron expression, evaluated in local time (DST-safe)."""
-    fields = cron.split()
-    if len(fields) != 5:
-        raise ScheduleError(f"'{cron}' is not a valid schedule: it needs five fields (minute hour day month weekday)")
-    try:
+# Longer than any clock change anywhere (most are an hour; none exceeds two).
+_GAP_MARGIN = dt.timedelta(hours=3)
+
+
+class LocalCronTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no types
+    """A five-field cron schedule matched against the wall clock of one time zone.
+
+    APScheduler's own CronTrigger fires twice in the hour that happens twice when the clocks go
+    back, and from then on keeps returning the same time, so anything that walks its fire times
+    never ends. Here the fields are matched on naive wall-clock time (a CronTrigger in UTC, which
+    has no clock changes) and each match is placed in the zone once, as cron does: a repeated
+    time at its first occurrence, a time the clocks skip moved forward by the gap. Fire times are
+    strictly increasing, so no slot is doubled and none is lost.
+    """
+
+    __slots__ = ("_wall", "cron", "tz", "zone")
+
+    def __init__(self, cron: str, tz: str) -> None:
+        fields = cron.split()
+        if len(fields) != 5:
+            raise ScheduleError(
+                f"'{cron}' is not a valid schedule: it needs five fields (minute hour day month weekday)"
+            )
         minute, hour, day, month, weekday = fields
-        return CronTrigger(
-            minute=minute, hour=hour, day=day, month=month, day_of_week=cron_weekdays(weekday), timezone=zone(tz)
-        )
-    except ScheduleError:
-        raise
-    except ValueError as exc:
-        raise ScheduleError(f"'{cron}' is not a valid schedule: {exc}") from None
+        self.cron = cron
+        self.tz = tz
+        self.zone = zone(tz)
+        try:
+            self._wall = CronTrigger(
+                minute=minute, hour=hour, day=day, month=month, day_of_week=cron_weekdays(weekday), timezone=dt.UTC
+            )
+        except ScheduleError:
+            raise
+        except ValueError as exc:
+            raise ScheduleError(f"'{cron}' is not a valid schedule: {exc}") from None
+
+    def slots_from(self, start: dt.datetime) -> Iterator[dt.datetime]:
+        """Every scheduled time at or after `start`, in UTC, strictly increasing."""
+        wall = start.astimezone(self.zone).replace(tzinfo=dt.UTC) - _GAP_MARGIN
+        last: dt.datetime | None = None
+        fire: dt.datetime | None = self._wall.get_next_fire_time(None, wall)
+        while fire is not None:
+            # fold=0: a repeated wall time is its first occurrence; a skipped one lands after the gap.
+            at = fire.replace(tzinfo=self.zone).astimezone(dt.UTC)
+            if at >= start and (last is None or at > last):
+                last = at
+                yield at
+            fire = self._wall.get_next_fire_time(fire, fire)
+
+    def get_next_fire_time(self, previous_fire_time: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:
+        start = now if previous_fire_time is None else previous_fire_time + dt.timedelta(microseconds=1)
+        return next(self.slots_from(start), None)
+
+    def __str__(self) -> str:
+        return f"cron[{self.cron}] in {self.tz}"
+
+
+def trigger(cron: str, tz: str) -> LocalCronTrigger:
+    """The trigger for a five-field cron expression read in the zone's local time (DST-safe)."""
+    return LocalCronTrigger(cron, tz)
 
 
 def latest_slot(
@@ -82,16 +130,13 @@ def latest_slot(
 
     A round is keyed by this slot, so two firings for the same time open one round.
     """
-    trig = trigger(cron, tz)
-    start = now - lookback
-    fire = trig.get_next_fire_time(None, start)
     latest = None
-    while fire is not None and fire <= now:
+    for fire in trigger(cron, tz).slots_from(now - lookback):
+        if fire > now:
+            break
         latest = fire
-        fire = trig.get_next_fire_time(fire, fire + dt.timedelta(seconds=1))
-    return latest.astimezone(dt.UTC) if latest is not None else None
+    return latest
 
 
 def next_slot(cron: str, tz: str, after: dt.datetime) -> dt.datetime | None:
-    fire = trigger(cron, tz).get_next_fire_time(None, after)
-    return fire.astimezone(dt.UTC) if fire is not None else None
+    return next(trigger(cron, tz).slots_from(after), None)
