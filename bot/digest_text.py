@@ -4,21 +4,118 @@ from __future__ import annotations
 
 import textwrap
 
-from surveys.digest import Digest
+from bot import digest_format as fmt
+from surveys.digest import Audit, Behaviours, Digest, Strands
+
+
+def _participation(digest: Digest) -> list[str]:
+    p = digest.participation
+    if p.round_seq is None:
+        return ["Participation: no round has closed yet."]
+    per_item = "-" if p.answers_per_item is None else fmt.whole(p.answers_per_item)
+    lines = [
+        f"Participation, round {p.round_seq}: {fmt.pct(p.rate_pct)} "
+        f"({per_item} of {p.audience_size} answered each item)"
+    ]
+    if len(p.trend) > 1:
+        lines.append(
+            "  last rounds: "
+            + "  ".join(f"r{r.round_seq} {fmt.pct(r.rate_pct)}{'' if r.closed else ' (open)'}" for r in p.trend)
+        )
+    return lines
+
+
+def _audit(digest: Digest, audit: Audit) -> list[str]:
+    k, index = digest.k, audit.index
+    lines = [
+        "",
+        f"== {audit.title} ==",
+        f"Trust index {fmt.figure(index, k)} (n={index.n}, {len(index.items)} of {index.items_total} items)",
+    ]
+    if audit.trend:
+        lines.append(
+            "  by cycle: " + "  ".join(f"{fmt.cycle_label(p)} {fmt.pct(p.favourable_pct)}" for p in audit.trend)
+        )
+    if digest.partnership and index.segments:
+        lines.append("  by school: " + "  ".join(f"{s.label} {fmt.school_figure(s)}" for s in index.segments))
+    by_aspect = {a.aspect: a for a in audit.aspects}
+    if audit.strongest:
+        lines.append(
+            "  strongest: "
+            + ", ".join(f"{by_aspect[a].label} {fmt.pct(by_aspect[a].favourable_pct)}" for a in audit.strongest)
+        )
+        lines.append(
+            "  weakest:   "
+            + ", ".join(f"{by_aspect[a].label} {fmt.pct(by_aspect[a].favourable_pct)}" for a in audit.weakest)
+        )
+    lines += ["", f"{'favourable':>10}  {'change':>10}  {'n':>4}  item"]
+    items = [i for i in digest.items if i.bank_id == audit.bank_id]
+    for item in items:
+        figure = "hidden" if item.suppressed else fmt.pct(item.favourable_pct)
+        text = textwrap.shorten(item.text, 70, placeholder="...")
+        extra = " (reverse-scored)" if item.reverse else ""
+        if item.neutral_label and item.neutral_pct is not None:
+            extra += f" [{item.neutral_label} {fmt.pct(item.neutral_pct)}]"
+        lines.append(f"{figure:>10}  {fmt.change(item):>10}  {item.n:>4}  {text}{extra}")
+    if digest.partnership:
+        lines += ["", "  schools side by side:"]
+        for item in items:
+            cells = "  ".join(f"{s.label} {fmt.school_figure(s)}" for s in item.segments)
+            lines.append(f"  {item.label}: {cells}")
+    return lines
+
+
+def _strands(digest: Digest, strands: Strands) -> list[str]:
+    k = digest.k
+    lines = ["", f"== {strands.title}: median level now -> in a year =="]
+    for dim in strands.dimensions:
+        lines.append(f"{dim.title}: {fmt.level_name(dim.median_now)} -> {fmt.level_name(dim.median_future)}")
+        for s in dim.strands:
+            if s.now.suppressed or s.now.median is None:
+                lines.append(f"  {s.label}: {fmt.level_figure(s.now, k)} (n={s.now.n})")
+                continue
+            gap = f", gap {fmt.signed(s.gap)}" if s.gap is not None else ""
+            lines.append(
+                f"  {s.label}: {fmt.level_figure(s.now, k)} -> {fmt.level_figure(s.future, k)}{gap} (n={s.now.n})"
+            )
+            lines.append(f"      now: {fmt.levels(s.now)}")
+    return lines
+
+
+def _behaviours(digest: Digest, b: Behaviours) -> list[str]:
+    lines = ["", f"== {b.title} (round {b.round_seq}) =="]
+    labels = {s.item_id: s.label for s in b.behaviours}
+    counts = {(c.item_id, c.perspective): c for s in b.behaviours for c in s.cells}
+    for p in b.perspectives:
+        if b.suppressed[p]:
+            lines.append(f"{p}: hidden: fewer than {digest.k} people took part")
+            continue
+        strong = ", ".join(f"{labels[i]} {counts[(i, p)].strong}" for i in b.named_strong[p])
+        weak = ", ".join(f"{labels[i]} {counts[(i, p)].weak}" for i in b.named_weak[p])
+        lines.append(f"{p} ({b.respondents[p]} people): strong {strong or '-'}; weak {weak or '-'}")
+    if b.disagreements and len(b.perspectives) > 1:
+        first, second = b.perspectives[:2]
+        lines.append(f"{first} and {second} disagree (net % strong minus weak):")
+        for i in b.disagreements:
+            lines.append(
+                f"  {labels[i]}: {first} {fmt.net(counts[(i, first)])}, {second} {fmt.net(counts[(i, second)])}"
+            )
+    return lines
 
 
 def digest_text(digest: Digest) -> str:
-    p = digest.participation
-    rate = f"{p.rate_pct:.0f}%" if p.rate_pct is not None else "-"
-    lines = [
-        f"Pulse digest: {digest.survey_name} (survey {digest.survey})",
-        f"Participation, round {p.round_seq or '-'}: {rate} of {p.audience_size} people answered each item",
-        "",
-        f"{'favourable':>10}  {'n':>4}  item",
-    ]
-    for item in digest.items:
-        figure = "hidden" if item.suppressed or item.favourable_pct is None else f"{item.favourable_pct:.1f}%"
-        text = textwrap.shorten(item.text, 70, placeholder="...")
-        lines.append(f"{figure:>10}  {item.n:>4}  {text}{' (reverse-scored)' if item.reverse else ''}")
-    lines += ["", digest.hidden_note]
+    lines = [f"Pulse digest: {digest.survey_name} (survey {digest.survey})", *_participation(digest)]
+    for audit in digest.audits:
+        lines += _audit(digest, audit)
+    if digest.moved_most:
+        lines += [
+            "",
+            "Moved most: "
+            + ", ".join(f"{m.label} {fmt.mark(m.trend)}{fmt.points(m.change_pts)} pts" for m in digest.moved_most),
+        ]
+    for strands in digest.strands:
+        lines += _strands(digest, strands)
+    for b in digest.behaviours:
+        lines += _behaviours(digest, b)
+    lines += ["", *fmt.footer_lines(digest)]
     return "\n".join(lines)

@@ -1,0 +1,264 @@
+"""No group of fewer than k people can be recovered from a digest, whatever its figures are combined.
+
+An attacker holds every figure the digest publishes: totals, schools, aspects, trust indexes per
+cycle and per school, each item now and the cycle before (and so the change), strands and their
+dimensions. Each figure is a sum over "atoms": one question (round, item, facet) in one school.
+Adding and subtracting any number of figures, in any combination, reaches exactly the linear span
+of those sums. So the test below works out that span (over the atoms that hold answers) and
+looks for every group of atoms inside it whose answers have fewer than k people behind them.
+
+A group's people: within one question, schools are different people, so they add up; across
+questions the same people may answer again, so the group counts only as many as its largest
+question. A vector in the span takes one value on each region of atoms that lie in exactly the
+same figures, so a recoverable group is a union of regions, and only regions under k can be
+part of a group under k. The search tries every union of those.
+
+It runs on the seeded partnership, on random partnerships (hypothesis), and on two leaky
+publications to show it finds leaks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storage.db import Database
+from storage.models import Round, Survey
+from storage.rollups import AnswerCount
+from surveys import operations
+from surveys.banks import BankRegistry
+from surveys.digest import Digest, assemble
+from tests.surveys.digest_seed import LEAD, SCHOOLS, STRANDS, K, seed
+
+Atom = tuple[int, str, str, str]  # round seq, item, facet, school
+
+
+def people(group: Iterable[Atom], n: Mapping[Atom, int]) -> int:
+    per_question: dict[tuple[int, str, str], int] = defaultdict(int)
+    for atom in group:
+        per_question[atom[:3]] += n[atom]
+    return max(per_question.values(), default=0)
+
+
+def recoverable_small_groups(n: Mapping[Atom, int], figures: Iterable[Iterable[Atom]], k: int) -> list[set[Atom]]:
+    """Every group of atoms with 1..k-1 people whose answers some combination of figures reveals."""
+    live = {a for a, count in n.items() if count > 0}
+    cells = [frozenset(a for a in f if a in live) for f in figures]
+    cells = [c for c in cells if c]
+    signature: dict[Atom, tuple[int, ...]] = {a: tuple(i for i, c in enumerate(cells) if a in c) for a in live}
+    regions_by_sig: dict[tuple[int, ...], set[Atom]] = defaultdict(set)
+    for atom, sig in signature.items():
+        if sig:
+            regions_by_sig[sig].add(atom)
+    regions = list(regions_by_sig.values())
+    if not regions:
+        return []
+    matrix = np.array([[1.0 if next(iter(r)) in c else 0.0 for r in regions] for c in cells])
+    _, sv, vt = np.linalg.svd(matrix)
+    rank = int((sv > 1e-9).sum())
+    null = vt[rank:].T  # regions x nullity: u is in the span exactly when null.T @ u == 0
+    small = [i for i, r in enumerate(regions) if people(r, n) < k]
+    assert len(small) <= 22, f"{len(small)} small regions: too many to try every union"
+    found: list[set[Atom]] = []
+
+    def search(start: int, chosen: list[int], atoms: set[Atom]) -> None:
+        for j in range(start, len(small)):
+            group = atoms | regions[small[j]]
+            if people(group, n) >= k:
+                continue
+            picked = [*chosen, small[j]]
+            u = np.zeros(len(regions))
+            u[picked] = 1.0
+            if null.shape[1] == 0 or np.abs(null.T @ u).max() < 1e-7:
+                found.append(group)
+            search(j + 1, picked, group)
+
+    search(0, [], set())
+    return found
+
+
+def published_figures(digest: Digest, asked: Mapping[tuple[str, int], int], schools: list[str]) -> list[set[Atom]]:
+    """Every shown figure of the digest as the set of atoms it adds up.
+
+    `asked` maps (item, cycle) to the round that asked it, from the test's own plan.
+    """
+    figures: list[set[Atom]] = []
+    latest = {i.item_id: i.round_seq for i in digest.items}
+
+    def every(seq: int, item: str, facet: str = "") -> set[Atom]:
+        return {(seq, item, facet, s) for s in schools}
+
+    for item in digest.items:
+        if not item.suppressed:
+            figures.append(every(item.round_seq, item.item_id))
+        if item.previous is not None and not item.previous.suppressed:
+            figures.append(every(item.previous.round_seq, item.item_id))
+        for cell in item.segments:
+            if not cell.suppressed:
+                figures.append({(item.round_seq, item.item_id, "", cell.segment)})
+    for audit in digest.audits:
+        for point in [audit.index, *audit.trend]:
+
+            def where(item_id: str, cycle: int | None = point.cycle) -> int:
+                return latest[item_id] if cycle is None else asked[(item_id, cycle)]
+
+            if not point.suppressed:
+                figures.append(set().union(*(every(where(i), i) for i in point.items)))
+            for cell in point.segments:
+                if not cell.suppressed:
+                    figures.append({(where(i), i, "", cell.segment) for i in cell.items})
+        for aspect in audit.aspects:
+            if not aspect.suppressed:
+                figures.append(set().union(*(every(latest[i], i) for i in aspect.items)))
+    for strands in digest.strands:
+        for dim in strands.dimensions:
+            seq_of = {s.strand: s.round_seq for s in dim.strands}
+            if dim.included:
+                figures.append(set().union(*(every(seq_of[s], s, "now") for s in dim.included)))
+                figures.append(set().union(*(every(seq_of[s], s, "future") for s in dim.included)))
+            for s in dim.strands:
+                for cell in (s.now, s.future):
+                    if not cell.suppressed:
+                        figures.append(every(s.round_seq, s.strand, cell.facet))
+                for g in s.segments:
+                    for cell in (g.now, g.future):
+                        if not cell.suppressed:
+                            figures.append({(s.round_seq, s.strand, cell.facet, g.segment)})
+                if s.previous is not None:
+                    if s.previous.median_now is not None:
+                        figures.append(every(s.previous.round_seq, s.strand, "now"))
+                    if s.previous.median_future is not None:
+                        figures.append(every(s.previous.round_seq, s.strand, "future"))
+    return figures
+
+
+def behaviours_safe(digest: Digest, k: int) -> None:
+    """Behaviour counts are published for everyone together, per perspective, only above k."""
+    for b in digest.behaviours:
+        for stat in b.behaviours:
+            for cell in stat.cells:
+                if cell.strong is not None or cell.favourable_pct is not None:
+                    assert b.respondents[cell.perspective] >= k and not cell.suppressed
+
+
+# -- the seeded partnership --------------------------------------------------------------------
+
+
+async def test_no_group_under_k_is_recoverable_from_the_seeded_partnership(db: Database, banks: BankRegistry) -> None:
+    s = await seed(db, banks)
+    digest = await operations.digest_for(db, banks, s.survey_id, now=s.now)
+    n: dict[Atom, int] = defaultdict(int)
+    for a in s.answers:
+        n[(a.round_seq, a.item_id, a.facet, a.segment)] += 1
+    asked = {(ref["item"], ref["cycle"]): seq for seq, r in s.rounds.items() if r.closed for ref in r.refs}
+    figures = published_figures(digest, asked, list(SCHOOLS))
+    assert len(figures) > 100
+    assert recoverable_small_groups(n, figures, K) == []
+    behaviours_safe(digest, K)
+
+    # The same search finds the leak when a school hidden only to protect a smaller one is shown.
+    item = next(i for i in digest.items if any(c.suppressed and c.n >= K for c in i.segments))
+    shield = next(c for c in item.segments if c.suppressed and c.n >= K)
+    leaky = [*figures, {(item.round_seq, item.item_id, "", shield.segment)}]
+    leaks = recoverable_small_groups(n, leaky, K)
+    assert leaks and all(0 < people(g, n) < K for g in leaks)
+
+
+def test_the_search_finds_two_small_schools_behind_a_total() -> None:
+    """Hiding two schools of two people under a shown total is not enough: together they are four."""
+    n = {(1, "q", "", "A"): 2, (1, "q", "", "B"): 2, (1, "q", "", "C"): 10}
+    total = set(n)
+    shown = [total, {(1, "q", "", "C")}]
+    assert recoverable_small_groups(n, shown, 5) == [{(1, "q", "", "A"), (1, "q", "", "B")}]
+    assert recoverable_small_groups(n, [total], 5) == []
+
+
+# -- random partnerships -------------------------------------------------------------------------
+
+
+def _survey(schools: list[str], k: int) -> Survey:
+    return Survey(
+        id=1,
+        name="Random",
+        bank_ids=[LEAD, STRANDS],
+        audience_kind="channels",
+        audience=schools,
+        segment_labels={},
+        digest_channel="C0LEADERS",
+        k=k,
+    )
+
+
+START = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+
+
+@st.composite
+def partnerships(
+    draw: st.DrawFn, banks: BankRegistry
+) -> tuple[Survey, list[Round], list[AnswerCount], dict[Atom, int]]:
+    lead = [i.id for i in banks[LEAD].items]
+    strands = [i.id for i in banks[STRANDS].items][:2]
+    schools = [f"C0S{i}" for i in range(draw(st.integers(2, 4)))]
+    k = draw(st.sampled_from([3, 5]))
+    size = st.integers(0, 8)
+    rounds: list[Round] = []
+    rows: list[AnswerCount] = []
+    n: dict[Atom, int] = {}
+    for seq in range(1, draw(st.integers(2, 7)) + 1):
+        pair = ((seq - 1) % 5) * 2
+        cycle = (seq - 1) // 5
+        refs: list[dict[str, Any]] = [
+            {"bank": LEAD, "version": 1, "item": lead[pair + j], "cycle": cycle} for j in range(2)
+        ]
+        refs.append({"bank": STRANDS, "version": 1, "item": strands[seq % 2], "cycle": 0})
+        opened = START + dt.timedelta(weeks=seq - 1)
+        rounds.append(
+            Round(
+                id=seq,
+                survey_id=1,
+                seq=seq,
+                slot=opened,
+                opened_at=opened,
+                closes_at=opened + dt.timedelta(days=3),
+                closed_at=None,
+                items=refs,
+                audience_size=40,
+            )
+        )
+        for ref in refs:
+            facets = ("now", "future") if ref["bank"] == STRANDS else ("",)
+            for facet in facets:
+                for school in schools:
+                    count = draw(size)
+                    n[(seq, ref["item"], facet, school)] = count
+                    if not count:
+                        continue
+                    if facet:
+                        level = draw(st.integers(1, 4))
+                        rows.append(AnswerCount(seq, ref["item"], facet, school, level, 0, count))
+                    else:
+                        fav = draw(st.integers(0, count))
+                        for score, valence, c in ((3, 1, fav), (2, -1, count - fav)):
+                            if c:
+                                rows.append(AnswerCount(seq, ref["item"], facet, school, score, valence, c))
+    return _survey(schools, k), rounds, rows, n
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_no_group_under_k_is_recoverable_from_random_partnerships(banks: BankRegistry, data: st.DataObject) -> None:
+    survey, rounds, rows, n = data.draw(partnerships(banks))
+    now = rounds[-1].opened_at + dt.timedelta(days=4)
+    digest = assemble(survey, rounds, rows, banks, now=now)
+    asked = {(ref["item"], ref["cycle"]): r.seq for r in rounds for ref in r.items}
+    figures = published_figures(digest, asked, list(survey.audience))
+    k = max(3, survey.k)
+    assert recoverable_small_groups(n, figures, k) == []
+    for cell in (c for i in digest.items for c in [i, *i.segments]):
+        assert cell.suppressed or cell.n == 0 or cell.n >= k
