@@ -1,0 +1,1 @@
+"""Agents SDK listeners, one module per kind; each exposes register(bot)."""

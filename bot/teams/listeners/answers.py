@@ -1,0 +1,91 @@
+"""A click on an answer button (Action.Execute): record anonymously, show the clicker alone their choice."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from microsoft_agents.activity import AdaptiveCardInvokeResponse
+from microsoft_agents.hosting.core import RouteRank, TurnContext, TurnState
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.locks import KeyedLocks
+from bot.teams.cards import (
+    ANSWER_VERB,
+    answered_card,
+    facets_of,
+    notice_card,
+    status_line,
+)
+from bot.teams.ids import channel_of, conversation_key, person_of
+from bot.teams.messages import invoke_card
+from storage import repo
+from storage.models import Round, Survey
+from surveys.anonymity import respondent_key
+from surveys.answers import Answer, AnswerResult, Outcome, record_answer
+from surveys.platform import RoundMessage
+from surveys.rounds import round_message
+
+if TYPE_CHECKING:
+    from bot.teams.app import TeamsBot
+
+log = logging.getLogger(__name__)
+
+OUT_OF_DATE = "This card is out of date. Look out for the next pulse."
+TRY_AGAIN = "Sorry, that answer could not be recorded just now. Please try again in a moment."
+
+
+def register(bot: TeamsBot) -> None:
+    ctx = bot.ctx
+    locks = KeyedLocks()
+
+    async def my_view(session: AsyncSession, round_id: int, person: str) -> tuple[RoundMessage | None, dict[Any, str]]:
+        """The round as this person should now see it: the items and their own current choices."""
+        round_ = await session.get(Round, round_id)
+        survey = await session.get(Survey, round_.survey_id) if round_ is not None else None
+        if round_ is None or survey is None:
+            return None, {}
+        message = round_message(survey, round_, ctx.banks)
+        chosen: dict[Any, str] = {}
+        for prompt in message.prompts:
+            key = respondent_key(ctx.secret, round_.id, prompt.item.id, person)
+            for facet in facets_of(prompt.bank):
+                option = await repo.response_option(session, round_.id, prompt.item.id, facet, key)
+                if option is not None:
+                    chosen[(prompt.item.id, facet)] = option
+        return message, chosen
+
+    @bot.app.adaptive_card.action_execute(ANSWER_VERB)
+    async def on_answer(context: TurnContext, state: TurnState, data: Any) -> AdaptiveCardInvokeResponse:
+        person = person_of(context.activity)
+        channel = conversation_key(channel_of(context.activity))
+        try:
+            answer: Answer | None = Answer.model_validate(data)
+        except ValidationError:
+            answer = None
+        if answer is None or not person:
+            log.info("answer %s", Outcome.INVALID.value)
+            return invoke_card(notice_card(status_line(AnswerResult(Outcome.INVALID))))
+        try:
+            # In arrival order per person and item: a quick second click is applied after the first.
+            lock = locks.hold(respondent_key(ctx.secret, answer.round_id, answer.item_id, person))
+            async with lock, ctx.db.session() as session:
+                result = await record_answer(
+                    session, ctx.banks, ctx.secret, answer, user_id=person, channel_id=channel, now=ctx.clock()
+                )
+                message, chosen = await my_view(session, answer.round_id, person)
+        except Exception as exc:
+            log.error("answer failed: %s", type(exc).__name__)
+            return invoke_card(notice_card(TRY_AGAIN))
+        # Deliberately no user id and no option: a log line must never join a person to an answer.
+        log.info("answer %s", result.outcome.value)
+        if message is None:
+            return invoke_card(notice_card(status_line(result)))
+        return invoke_card(answered_card(message, result, chosen))
+
+    @bot.app.adaptive_card.action_execute(re.compile(".*"), rank=RouteRank.LAST)
+    async def on_unknown_action(context: TurnContext, state: TurnState, data: Any) -> AdaptiveCardInvokeResponse:
+        # Ranked last, so only cards from another version of the app land here.
+        return invoke_card(notice_card(OUT_OF_DATE))
