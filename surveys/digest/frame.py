@@ -15,10 +15,9 @@ from typing import TypedDict
 
 from storage.models import Round, Survey
 from storage.rollups import AnswerCount
-from surveys.anonymity import effective_k
+from surveys.anonymity import Hiding, below_k, effective_k, hide
 from surveys.banks import Bank, BankRegistry
 from surveys.digest.stats import pct
-from surveys.digest.suppression import Hiding, below_k, hide
 from surveys.digest.tally import StratumKey, Tally, pooled, tally
 
 

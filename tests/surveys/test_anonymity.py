@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from surveys.anonymity import MIN_K, Cell, effective_k, respondent_key, suppressed_keys
+from surveys.anonymity import MIN_K, effective_k, hide, respondent_key
 
 
 def test_key_is_stable_for_one_person_round_and_item() -> None:
@@ -31,27 +31,25 @@ def test_k_never_below_three() -> None:
 
 
 def test_small_cell_hidden_with_next_smallest() -> None:
-    cells = [Cell("a", 2), Cell("b", 9), Cell("c", 6), Cell("d", 20)]
-    assert suppressed_keys(cells, 5) == {"a", "c"}
+    assert hide({"a": 2, "b": 9, "c": 6, "d": 20}, 5).hidden == {"a", "c"}
 
 
-def test_two_small_cells_protect_each_other() -> None:
-    cells = [Cell("a", 2), Cell("b", 3), Cell("c", 30)]
-    assert suppressed_keys(cells, 5) == {"a", "b"}
+def test_two_small_cells_below_k_together_take_a_third() -> None:
+    # 2 + 2 hidden under a shown total would still reveal a group of four
+    hiding = hide({"a": 2, "b": 2, "c": 30, "d": 8}, 5)
+    assert hiding.below_k == {"a", "b"} and hiding.complementary == {"d"}
 
 
-def test_nothing_hidden_when_all_large() -> None:
-    assert suppressed_keys([Cell("a", 5), Cell("b", 8)], 5) == set()
+def test_nothing_hidden_when_all_large_and_empty_cells_ignored() -> None:
+    assert hide({"a": 5, "b": 8, "c": 0}, 5).hidden == set()
 
 
-@given(st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=8), st.integers(1, 10))
-def test_no_hidden_cell_can_be_recovered_by_subtraction(ns: list[int], k: int) -> None:
-    """Whatever is visible, no single hidden group below k can be worked out from the total."""
-    cells = [Cell(str(i), n) for i, n in enumerate(ns)]
-    hidden = suppressed_keys(cells, k)
+@given(st.dictionaries(st.text("abcdefgh", min_size=1, max_size=2), st.integers(0, 40), min_size=1, max_size=8),
+       st.integers(1, 10))
+def test_hidden_cells_never_add_up_to_a_small_group(counts: dict[str, int], k: int) -> None:
+    """Total minus the shown cells is the hidden cells' sum: it must be 0 or at least k, or the total is tiny."""
+    hiding = hide(counts, k)
     kk = effective_k(k)
-    assert all(c.key in hidden for c in cells if c.n < kk)
-    # total - visible = sum of hidden; it must never be the size of exactly one small group
-    # a single hidden group could be worked out as the total minus the visible ones
-    if len(cells) > 1:
-        assert len(hidden) != 1
+    assert all(key in hiding.hidden for key, n in counts.items() if 0 < n < kk)
+    hidden_sum = sum(counts[key] for key in hiding.hidden)
+    assert hidden_sum == 0 or hidden_sum >= kk or sum(counts.values()) < kk

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from surveys.anonymity import hide
 from surveys.digest.stats import Z_95, pct, significant, two_proportion_z
-from surveys.digest.suppression import hide
 
 
 def test_z_for_twenty_to_forty_percent_of_fifty() -> None:
