@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -10,6 +11,7 @@ from urllib.parse import urlencode
 from sqlalchemy import func, inspect, select
 
 from bot.logs import quiet_chatty_loggers
+from storage.db import Database
 from storage.models import Response
 from surveys import operations
 from tests.e2e.conftest import LEADERS, SCHOOL_A, SCHOOL_B, STAFF_A, make_survey
@@ -98,9 +100,9 @@ async def test_digest_counts_and_suppresses_below_k(app: Harness, double: SlackD
         clicks += 1
     await app.wait_for(lambda: len(double.ephemerals) == clicks)
 
-    digest = await operations.post_digest(
-        app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=app.ctx.clock()
-    )
+    # A digest reports closed rounds only, so that two digests never differ by one late answer.
+    closed = app.ctx.clock() + dt.timedelta(hours=72)
+    digest = await operations.post_digest(app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=closed)
     assert digest is not None
     by_item = {i.item_id: i for i in digest.items}
     assert (by_item[first].n, by_item[first].favourable_pct, by_item[first].suppressed) == (6, 66.7, False)
@@ -157,3 +159,21 @@ async def test_healthz(app: Harness) -> None:
     async with app.http.get(f"{app.url}/healthz") as resp:
         assert resp.status == 200
         assert (await resp.json())["database"] == "up"
+
+
+async def test_an_answer_the_database_could_not_take_is_never_silently_lost(
+    app: Harness, double: SlackDouble, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    survey = await make_survey(app)
+    await _open(app, survey.id)
+    button = next(iter(buttons_of(double.messages_in(SCHOOL_A)[0]).values()))[0]
+    working = app.ctx.db
+    app.ctx.db = Database(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/pulse.db")  # cannot be opened
+    try:
+        assert await app.click(STAFF_A[1], SCHOOL_A, button) == 200
+        await app.wait_for(lambda: len(double.ephemerals) == 1)
+    finally:
+        await app.ctx.db.dispose()
+        app.ctx.db = working
+    assert "could not be saved" in double.ephemerals[0]["text"]
+    assert await _count(app) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -19,9 +20,16 @@ from surveys.answers import Answer, AnswerResult, Outcome, record_answer
 
 log = logging.getLogger(__name__)
 
+# How many clicks may be between their ack and their stored answer at once. Taken before the ack,
+# so under overload Slack waits for acks instead of a backlog growing behind them until database
+# connections time out and acknowledged answers are lost (measured in bench/ingestion).
+IN_FLIGHT = 32
+NOT_SAVED = ":warning: Sorry, your answer could not be saved just now. Nothing was recorded; please click it again."
+
 
 def register(app: AsyncApp, ctx: Context) -> None:
     locks = KeyedLocks()
+    admission = asyncio.Semaphore(IN_FLIGHT)
 
     @app.action(re.compile(rf"^{ANSWER_ACTION}:"))
     async def on_answer(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -34,23 +42,30 @@ def register(app: AsyncApp, ctx: Context) -> None:
             answer = None
         if answer is None:
             await ack()
-            result = AnswerResult(Outcome.INVALID)
+            result: AnswerResult | None = AnswerResult(Outcome.INVALID)
         else:
-            # Taken before the ack, in arrival order: a quick second click is applied after the first.
-            async with locks.hold(respondent_key(ctx.secret, answer.round_id, answer.item_id, user_id)):
+            key = respondent_key(ctx.secret, answer.round_id, answer.item_id, user_id)
+            # Both taken before the ack, in arrival order: a quick second click is applied after the first.
+            async with admission, locks.hold(key):
                 await ack()
-                async with ctx.db.session() as session:
-                    result = await record_answer(
-                        session,
-                        ctx.banks,
-                        ctx.secret,
-                        answer,
-                        user_id=user_id,
-                        channel_id=channel_id,
-                        now=ctx.clock(),
-                    )
-        # Deliberately no user id and no option: a log line must never join a person to an answer.
-        log.info("answer %s", result.outcome.value)
-        if channel_id and user_id:
+                result = await _record(ctx, answer, user_id, channel_id)
+        if result is None:
+            text = NOT_SAVED
+        else:
+            # Deliberately no user id and no option: a log line must never join a person to an answer.
+            log.info("answer %s", result.outcome.value)
             text = strand_confirmation_text(result) if result.facet else confirmation_text(result)
+        if channel_id and user_id:
             await client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+
+
+async def _record(ctx: Context, answer: Answer, user_id: str, channel_id: str | None) -> AnswerResult | None:
+    """The stored result, or None when the database failed: the person is told, never left guessing."""
+    try:
+        async with ctx.db.session() as session:
+            return await record_answer(
+                session, ctx.banks, ctx.secret, answer, user_id=user_id, channel_id=channel_id, now=ctx.clock()
+            )
+    except Exception as exc:  # the click was acked; say so to the person instead of losing it silently
+        log.error("answer not saved: %s", type(exc).__name__)
+        return None
