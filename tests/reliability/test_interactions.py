@@ -1,0 +1,129 @@
+"""The same interaction arriving twice stores exactly one response.
+
+Slack retrying a request, a double click, two clicks at once from one person, and those two
+clicks landing on two different web processes (the Procfile runs as many as you like).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import select
+
+from storage.db import Database
+from storage.models import Response
+from surveys.banks import BankRegistry
+from surveys.sending import drain
+from tests.harness import Harness, buttons_of, signed_headers
+from tests.reliability.conftest import add_survey, open_only, options, platform_for
+from tests.slack_double import SlackDouble
+
+SCHOOL = "C0SCHOOLA"
+STAFF = [f"UA{n:03d}" for n in range(8)]
+
+
+@pytest.fixture
+async def double() -> AsyncIterator[SlackDouble]:
+    async with SlackDouble(channels={SCHOOL: {"members": STAFF}, "C0LEADERS": {"members": ["UL1"]}}) as d:
+        yield d
+
+
+@pytest.fixture
+async def buttons(db: Database, banks: BankRegistry, double: SlackDouble) -> list[dict[str, Any]]:
+    """The answer buttons of one item of a round posted to the school's channel."""
+    platform = platform_for(double)
+    await open_only(db, banks, platform, await add_survey(db, audience_kind="channels", audience=[SCHOOL]))
+    assert (await drain(db, platform, banks, options=options())).sent == 1
+    [message] = double.messages_in(SCHOOL)
+    return next(iter(buttons_of(message).values()))
+
+
+@pytest.fixture
+async def app(db_url: str, double: SlackDouble, banks: BankRegistry) -> AsyncIterator[Harness]:
+    async with Harness(db_url, double=double, banks=banks) as h:
+        yield h
+
+
+def _click_body(user: str, button: dict[str, Any], double: SlackDouble) -> str:
+    payload = {
+        "type": "block_actions",
+        "team": {"id": double.team_id},
+        "user": {"id": user, "team_id": double.team_id},
+        "api_app_id": "A0PULSE",
+        "token": "legacy",
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "channel": {"id": SCHOOL},
+        "container": {"type": "message", "channel_id": SCHOOL, "message_ts": "1.0"},
+        "message": {"ts": "1.0"},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": button["block_id"],
+                "value": button["value"],
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+async def _responses(db: Database) -> list[tuple[str, str]]:
+    async with db.session() as session:
+        rows = (await session.execute(select(Response.item_id, Response.option))).all()
+    return [(r.item_id, r.option) for r in rows]
+
+
+async def _settled(app: Harness, double: SlackDouble, confirmations: int) -> None:
+    await app.wait_for(lambda: len(double.ephemerals) >= confirmations)
+
+
+async def test_a_slack_retry_of_the_same_request_is_stored_once(
+    app: Harness, db: Database, double: SlackDouble, buttons: list[dict[str, Any]]
+) -> None:
+    body = _click_body(STAFF[0], buttons[0], double)
+    assert (await app.post(body))[0] == 200
+    retry = {**signed_headers(body), "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert (await app.post(body, retry))[0] == 200
+    await _settled(app, double, 2)
+    assert len(await _responses(db)) == 1
+
+
+async def test_a_double_click_is_stored_once(
+    app: Harness, db: Database, double: SlackDouble, buttons: list[dict[str, Any]]
+) -> None:
+    for _ in range(2):
+        assert await app.click(STAFF[1], SCHOOL, buttons[1]) == 200
+    await _settled(app, double, 2)
+    assert len(await _responses(db)) == 1
+    assert "already answered" in double.ephemerals[-1]["text"]
+
+
+async def test_two_clicks_at_once_from_one_person_store_one_answer(
+    app: Harness, db: Database, double: SlackDouble, buttons: list[dict[str, Any]]
+) -> None:
+    statuses = await asyncio.gather(*(app.click(STAFF[2], SCHOOL, b) for b in buttons[:3]))
+    assert statuses == [200, 200, 200]
+    await _settled(app, double, 3)
+    stored = await _responses(db)
+    assert len(stored) == 1
+    assert stored[0][1] in {json.loads(b["value"])["o"] for b in buttons[:3]}
+
+
+async def test_two_clicks_at_once_on_two_web_processes_store_one_answer(
+    app: Harness, db_url: str, db: Database, double: SlackDouble, banks: BankRegistry, buttons: list[dict[str, Any]]
+) -> None:
+    async with Harness(db_url, double=double, banks=banks) as second:
+        for n in range(5):
+            person = STAFF[3 + n]
+            pairs = [(app, buttons[0]), (second, buttons[1])] * 2
+            clicks = [web.click(person, SCHOOL, b) for web, b in pairs]
+            assert await asyncio.gather(*clicks) == [200] * 4
+        await _settled(app, double, 20)
+    assert len(await _responses(db)) == 5
