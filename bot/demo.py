@@ -70,6 +70,23 @@ def _check(digest: Digest, expected: dict[str, tuple[int, float | None]]) -> lis
     return problems
 
 
+def _check_schools(
+    digest: Digest, bank: Bank, answers: dict[str, dict[str, str]], school_of: dict[str, str]
+) -> list[str]:
+    """Each school's figure per item: right when shown, and never shown with fewer than k answers."""
+    problems = []
+    for stat in digest.items:
+        item = bank.item(stat.item_id)
+        assert item is not None
+        for cell in stat.segments:
+            options = [o for user, o in answers.get(stat.item_id, {}).items() if school_of[user] == cell.segment]
+            fav = sum(1 for o in options if bank.valence(item, o) == 1)
+            pct = round(100.0 * fav / len(options), 1) if options else None
+            if cell.n != len(options) or (not cell.suppressed and (cell.favourable_pct != pct or cell.n < digest.k)):
+                problems.append(f"{stat.item_id} at {cell.label}: digest says n={cell.n}, {cell.favourable_pct}%")
+    return problems
+
+
 async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
     started = time.monotonic()
     rng = random.Random(seed)
@@ -101,7 +118,8 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
                 digest_schedule="0 8 * * 5",
                 timezone=str(TZ),
                 items_per_round=2,
-                round_hours=96,
+                # Rounds close on Thursday, so Friday's digest (closed rounds only) includes the week.
+                round_hours=72,
                 k=5,
             )
             async with h.db.session() as session:
@@ -109,7 +127,10 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
                 session.add(survey)
                 await session.flush()
                 survey_id = survey.id
-            _say(f"Survey {survey_id}: '{config.name}', 2 items every Monday 09:00 {TZ}, digest Fridays, k=5.\n")
+            _say(
+                f"Survey {survey_id}: '{config.name}', 2 items every Monday 09:00 {TZ}, open three days, "
+                "digest Fridays, k=5.\n"
+            )
 
             latest: dict[str, dict[str, str]] = {}
             clicks = 0
@@ -165,9 +186,13 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
             )
             assert digest is not None
             posted = double.messages_in(LEADERS)
-            _say(f"\nDigest posted to #leadership-team as {len(posted)} Slack message(s). It reads:\n")
+            charts = [f for f in double.files if f["channel_id"] == LEADERS]
+            chart = f", with a {charts[-1]['length'] // 1024} KB trend chart" if charts else ""
+            _say(f"\nDigest posted to #leadership-team as {len(posted)} Slack message(s){chart}. It reads:\n")
             _say(digest_text(digest))
+            school_of = {u: cid for cid, people in members.items() for u in people}
             problems = _check(digest, _expected(bank, latest, digest.k))
+            problems += _check_schools(digest, bank, latest, school_of)
             ephemerals = len(double.ephemerals)
     elapsed = time.monotonic() - started
     _say("")

@@ -1,4 +1,4 @@
-"""The clock: APScheduler 3 jobs that open rounds, post digests and drain the outbox.
+"""The clock: APScheduler 3 jobs that open rounds, post digests, drain the outbox, remind and close.
 
 Exactly one process should run it (`clock` in the Procfile); the database, not the scheduler,
 makes sure a double fire sends nothing twice.
@@ -13,6 +13,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.context import Context
 from storage import repo
 from surveys import operations
+from surveys.calendar import round_trigger
+from surveys.closing import close_due_rounds
+from surveys.reminders import send_due_reminders
 from surveys.schedule import trigger
 from surveys.sending import drain
 
@@ -20,6 +23,8 @@ log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 60
 OUTBOX_SECONDS = 5
+# Closing and reminding look at the database each minute; claims there make a double fire harmless.
+CALENDAR_SECONDS = 60
 
 
 class Clock:
@@ -47,6 +52,16 @@ class Clock:
             coalesce=True,
             max_instances=1,
         )
+        for job_id, func in (("close-rounds", self.close_rounds), ("reminders", self.remind)):
+            self.scheduler.add_job(
+                func,
+                "interval",
+                seconds=CALENDAR_SECONDS,
+                id=job_id,
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
         self.scheduler.start()
         self.scheduler.add_job(self.sync, id="sync-now", replace_existing=True)
         self.scheduler.add_job(self.drain, id="outbox-now", replace_existing=True)
@@ -61,15 +76,16 @@ class Clock:
             surveys = await repo.list_surveys(session, include_paused=False)
         wanted: set[str] = set()
         for s in surveys:
-            for kind, cron, func in (
-                ("round", s.schedule, self.open_round),
-                ("digest", s.digest_schedule, self.digest),
+            # Rounds fire at their send times: quiet hours and weekends defer or drop a slot.
+            for kind, when, func in (
+                ("round", round_trigger(s), self.open_round),
+                ("digest", trigger(s.digest_schedule, s.timezone), self.digest),
             ):
                 job_id = f"{kind}:{s.id}"
                 wanted.add(job_id)
                 self.scheduler.add_job(
                     func,
-                    trigger(cron, s.timezone),
+                    when,
                     args=[s.id],
                     id=job_id,
                     replace_existing=True,
@@ -84,7 +100,14 @@ class Clock:
     async def open_round(self, survey_id: int) -> None:
         ctx = self.ctx
         try:
-            await operations.open_and_send(ctx.db, ctx.banks, ctx.require_platform(), survey_id, now=ctx.clock())
+            await operations.open_and_send(
+                ctx.db,
+                ctx.banks,
+                ctx.require_platform(),
+                survey_id,
+                now=ctx.clock(),
+                options=ctx.settings.send_options(),
+            )
         except Exception:
             log.exception("survey %s: opening a round failed", survey_id)
 
@@ -99,6 +122,21 @@ class Clock:
 
     async def drain(self) -> None:
         try:
-            await drain(self.ctx.db, self.ctx.require_platform(), self.ctx.banks)
+            await drain(
+                self.ctx.db, self.ctx.require_platform(), self.ctx.banks, options=self.ctx.settings.send_options()
+            )
         except Exception:
             log.exception("draining the outbox failed")
+
+    async def close_rounds(self) -> None:
+        try:
+            await close_due_rounds(self.ctx.db, now=self.ctx.clock())
+        except Exception:
+            log.exception("closing rounds failed")
+
+    async def remind(self) -> None:
+        ctx = self.ctx
+        try:
+            await send_due_reminders(ctx.db, ctx.require_platform(), ctx.banks, ctx.secret, now=ctx.clock())
+        except Exception:
+            log.exception("sending reminders failed")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import DEFAULT_URL
+
+if TYPE_CHECKING:
+    from bot.slack.platform import SlackBudget
+    from surveys.sending import SendOptions
 
 DEMO_SECRET = "pulse-demo-anonymity-secret-not-for-production"
 
@@ -27,6 +33,12 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Multi-workspace installs (one Slack per school): Slack's OAuth flow at /slack/install, with
+    # each workspace's bot token kept in the database. Off (single-workspace token mode) unless set.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    # Only if the app has several redirect URLs; otherwise Slack uses the one in the manifest.
+    slack_redirect_uri: str | None = None
     pulse_anonymity_secret: SecretStr | None = None
     database_url: str = DEFAULT_URL
     port: int = Field(default=3000, ge=1, le=65535)
@@ -34,7 +46,36 @@ class Settings(BaseSettings):
     pulse_banks_dir: Path | None = Path("banks")
     # Extra coordinators by Slack user id, comma separated, beyond workspace admins and owners.
     pulse_coordinators: str = ""
+    # Optional: a Slack user group (its id, S0123...) whose members are coordinators too.
+    pulse_coordinator_group: str = ""
     log_level: str = "INFO"
+    # Sending (surveys/sending.py, surveys/pacing.py). Slack allows about one message per second
+    # per channel with short bursts, and a workspace-wide rate it does not publish: set the
+    # workspace budget to what yours allows, divided between sending processes if you run several.
+    pulse_send_channel_per_second: float = Field(default=1.0, gt=0)
+    pulse_send_channel_burst: int = Field(default=3, ge=1)
+    pulse_send_workspace_per_second: float = Field(default=10.0, gt=0)
+    pulse_send_workspace_burst: int = Field(default=10, ge=1)
+    # conversations.open / conversations.history (Slack's Tier 3: 50+ per minute).
+    pulse_send_tier3_per_minute: float = Field(default=50.0, gt=0)
+    pulse_send_concurrency: int = Field(default=32, ge=1, le=1000)
+    pulse_send_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # How long a sender holds the deliveries it took; a crashed sender's are recovered after it.
+    pulse_send_lease_seconds: float = Field(default=300.0, ge=2, le=3600)
+    # A delivery still failing this long after its first attempt is given up and shown as failed.
+    pulse_send_give_up_minutes: float = Field(default=120.0, gt=0)
+    # Microsoft Teams (the Entra app registration behind the bot). Teams is on when TEAMS_APP_ID is set.
+    teams_app_id: str | None = None
+    teams_app_password: SecretStr | None = None
+    # A PFX file without a passphrase, instead of the password.
+    teams_certificate_file: Path | None = None
+    teams_tenant_id: str | None = None
+    # Extra coordinators in Teams by Entra object id, comma separated (see the README for team owners).
+    teams_coordinators: str = ""
+    # Refuse activities whose serviceUrl is not a Microsoft host or differs from the token's claim.
+    teams_check_service_url: bool = True
+    # Only for tests and the demo: accept unauthenticated activities and send without tokens.
+    teams_auth_disabled: bool = False
 
     def require_serve(self) -> None:
         """Everything `pulse serve` cannot run without, checked before anything starts."""
@@ -43,9 +84,63 @@ class Settings(BaseSettings):
             "SLACK_SIGNING_SECRET": (self.slack_signing_secret, "used to verify requests come from Slack"),
             "PULSE_ANONYMITY_SECRET": (self.pulse_anonymity_secret, "keys anonymous answers; keep it safe"),
         }
+        if self.teams_enabled and self.slack_bot_token is None and self.slack_signing_secret is None:
+            # A Teams-only deployment: Slack's secrets are not needed.
+            del required["SLACK_BOT_TOKEN"], required["SLACK_SIGNING_SECRET"]
+        if self.slack_oauth_enabled:
+            # Each workspace's bot token comes from its installation, not from the environment.
+            required.pop("SLACK_BOT_TOKEN", None)
+            required["SLACK_SIGNING_SECRET"] = (self.slack_signing_secret, "used to verify requests come from Slack")
+            required["SLACK_CLIENT_SECRET"] = (self.slack_client_secret, "from Basic Information, for OAuth installs")
         for name, (value, why) in required.items():
             if value is None or not value.get_secret_value():
                 raise MissingSetting(name, why)
+        self.require_teams()
+
+    @property
+    def slack_oauth_enabled(self) -> bool:
+        return bool(self.slack_client_id)
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.teams_app_id) or self.teams_auth_disabled
+
+    def require_teams(self) -> None:
+        """With Teams on, authentication is complete or explicitly (and loudly) switched off."""
+        if not self.teams_enabled or self.teams_auth_disabled:
+            return
+        if self.teams_app_password is None and self.teams_certificate_file is None:
+            raise MissingSetting("TEAMS_APP_PASSWORD", "the client secret of the bot's app, or TEAMS_CERTIFICATE_FILE")
+        if not self.teams_tenant_id:
+            raise MissingSetting("TEAMS_TENANT_ID", "the Entra tenant of the bot's single-tenant app registration")
+
+    @property
+    def teams_coordinator_ids(self) -> set[str]:
+        return {u.strip() for u in self.teams_coordinators.split(",") if u.strip()}
+
+    def send_options(self) -> SendOptions:
+        from surveys.pacing import RetryPolicy
+        from surveys.sending import SendOptions
+
+        lease = dt.timedelta(seconds=self.pulse_send_lease_seconds)
+        return SendOptions(
+            concurrency=self.pulse_send_concurrency,
+            lease=lease,
+            # Longer than one request can take, so no post is under way when a claim lapses.
+            lease_margin=min(lease / 2, dt.timedelta(seconds=max(60.0, 3 * self.pulse_send_timeout_seconds))),
+            retry=RetryPolicy(give_up_after=dt.timedelta(minutes=self.pulse_send_give_up_minutes)),
+        )
+
+    def slack_budget(self) -> SlackBudget:
+        from bot.slack.platform import SlackBudget
+        from surveys.pacing import Rate
+
+        return SlackBudget(
+            post_per_channel=Rate(self.pulse_send_channel_per_second, self.pulse_send_channel_burst),
+            post_workspace=Rate(self.pulse_send_workspace_per_second, self.pulse_send_workspace_burst),
+            tier3=Rate.per_minute(self.pulse_send_tier3_per_minute, 5),
+            timeout=self.pulse_send_timeout_seconds,
+        )
 
     def anonymity_secret(self) -> bytes:
         if self.pulse_anonymity_secret is None:

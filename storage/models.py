@@ -16,6 +16,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -64,6 +65,11 @@ class Survey(Base):
     segment_labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     digest_channel: Mapped[str] = mapped_column(String(64))
     schedule: Mapped[str] = mapped_column(String(100))
+    # "weekly", "fortnightly", "monthly" (from the modal) or "custom" (any cron). Only fortnightly
+    # changes sending: cron cannot say "every other week", so alternate weeks are skipped from
+    # `cadence_anchor` (see surveys/cadence.py).
+    cadence: Mapped[str] = mapped_column(String(16), default="custom", server_default="custom")
+    cadence_anchor: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     digest_schedule: Mapped[str] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
     items_per_round: Mapped[int] = mapped_column(Integer, default=1)
@@ -72,6 +78,13 @@ class Survey(Base):
     seed: Mapped[int] = mapped_column(Integer)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Nothing is sent in quiet hours (local; may run past midnight; None for none) or, when
+    # quiet_weekends, on Saturdays and Sundays. See surveys/calendar.py for the rules.
+    quiet_start: Mapped[dt.time | None] = mapped_column(Time, default=dt.time(19, 0))
+    quiet_end: Mapped[dt.time | None] = mapped_column(Time, default=dt.time(7, 0))
+    quiet_weekends: Mapped[bool] = mapped_column(Boolean, default=True)
+    # One reminder this many hours before a round closes (never before half its window); 0: none.
+    remind_hours: Mapped[int] = mapped_column(Integer, default=24)
 
 
 class Round(Base):
@@ -89,6 +102,10 @@ class Round(Base):
     # [{"bank": id, "version": n, "item": id, "cycle": n}, ...]
     items: Mapped[list[Any]] = mapped_column(JSON)
     audience_size: Mapped[int] = mapped_column(Integer, default=0)
+    # Set once, by whichever process claims the round's one reminder.
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    # How many of its messages went out, kept when the delivery rows are purged at closing.
+    sent_count: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class Delivery(Base):
@@ -109,6 +126,8 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    # When sending first began: retries stop a bounded time after it (surveys/sending.py).
+    first_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     message_ref: Mapped[str | None] = mapped_column(String(64), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -125,6 +144,8 @@ class Response(Base):
     __tablename__ = "responses"
     __table_args__ = (
         Index("ix_responses_round_item", "round_id", "item_id", "segment"),
+        # Covers the digest's GROUP BY (storage/rollups.py), so it is answered from the index alone.
+        Index("ix_responses_rollup", "round_id", "item_id", "facet", "segment", "score", "valence"),
         {"sqlite_with_rowid": False},
     )
 
@@ -144,6 +165,21 @@ class Response(Base):
     day: Mapped[dt.date] = mapped_column(Date)
 
 
+class Holiday(Base):
+    """Days with no rounds: a date range, first and last day included. No survey: every survey."""
+
+    __tablename__ = "holidays"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int | None] = mapped_column(
+        ForeignKey("surveys.id", ondelete="CASCADE"), index=True, default=None
+    )
+    starts: Mapped[dt.date] = mapped_column(Date)
+    ends: Mapped[dt.date] = mapped_column(Date)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class DigestPost(Base):
     """A digest posted for one schedule slot, so a double fire posts it once."""
 
@@ -155,3 +191,28 @@ class DigestPost(Base):
     slot: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     posted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class TeamsConversation(Base):
+    """Where the Teams app is installed: a stored conversation reference for proactive sends.
+
+    `key` is the short, stable name surveys use for the conversation (audience, segment, digest
+    target): Teams' own ids are long and full of ':' and '@'. For a personal chat the reference
+    names one person, but no answer ever points here: answers carry only the segment.
+    """
+
+    __tablename__ = "teams_conversations"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(512), unique=True)
+    # "personal", "channel" or "groupChat", as Teams names them.
+    kind: Mapped[str] = mapped_column(String(16))
+    tenant_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # For a channel, the team whose roster answers there.
+    team_id: Mapped[str | None] = mapped_column(String(512), default=None)
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    service_url: Mapped[str] = mapped_column(String(512))
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON)
+    installed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)

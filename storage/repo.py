@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Delivery, DigestPost, Response, Round, Survey
+from storage.models import Delivery, DigestPost, Response, Round, Survey, utcnow
 
 
 async def get_survey(session: AsyncSession, survey_id: int) -> Survey | None:
@@ -56,8 +57,145 @@ async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
         await session.execute(_insert(session, Delivery).on_conflict_do_nothing(), list(rows))
 
 
+# -- the outbox ----------------------------------------------------------------------------
+# A delivery is 'pending' (certainly not posted yet), 'sending' (claimed by a sender until
+# `claimed_until`; it may have been posted), 'sent' or 'failed'. `attempts` goes up by one on
+# every claim and is the claim's token: a sender may only settle a row it still holds.
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    round_id: int
+    destination: str
+    attempts: int
+    first_attempt_at: dt.datetime
+    # True when an earlier claim lapsed (crash, lost response): look before posting again.
+    recovered: bool
+
+
+def _due_pending(now: dt.datetime) -> ColumnElement[bool]:
+    return and_(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+
+
+def _lapsed(now: dt.datetime) -> ColumnElement[bool]:
+    return and_(Delivery.status == "sending", Delivery.claimed_until < now)
+
+
+async def claim_deliveries(session: AsyncSession, *, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[Claim]:
+    """Take up to `limit` due deliveries for one sender until `now + lease`.
+
+    One UPDATE ... RETURNING per kind of row, whose picking SELECT skips rows another sender
+    has locked on PostgreSQL (FOR UPDATE SKIP LOCKED), so senders run side by side and never
+    share a row. SQLite has one writer at a time, and repeating the condition in the UPDATE makes a
+    row that someone else took in between simply not match.
+    """
+    claims: list[Claim] = []
+    for recovered, due in ((True, _lapsed(now)), (False, _due_pending(now))):
+        room = limit - len(claims)
+        if room <= 0:
+            break
+        pick = select(Delivery.id).where(due).order_by(Delivery.id).limit(room)
+        postgres = session.get_bind().dialect.name == "postgresql"
+        if postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        picked = pick.cte("picked")
+        if postgres:
+            # Materialised: as a plain IN (subquery) PostgreSQL may run the locking SELECT once per
+            # row it scans, and LIMIT would no longer bound the claim.
+            picked = picked.prefix_with("MATERIALIZED")
+        stmt = (
+            update(Delivery)
+            .where(Delivery.id.in_(select(picked.c.id)), due)
+            .values(
+                status="sending",
+                claimed_until=now + lease,
+                attempts=Delivery.attempts + 1,
+                first_attempt_at=func.coalesce(Delivery.first_attempt_at, now),
+                updated_at=now,
+            )
+            .returning(
+                Delivery.id, Delivery.round_id, Delivery.destination, Delivery.attempts, Delivery.first_attempt_at
+            )
+            .execution_options(synchronize_session=False)
+        )
+        rows = (await session.execute(stmt)).all()
+        claims.extend(
+            Claim(r.id, r.round_id, r.destination, r.attempts, r.first_attempt_at or now, recovered)
+            for r in sorted(rows, key=lambda r: int(r.id))
+        )
+    return claims
+
+
+async def settle_deliveries(session: AsyncSession, outcomes: Sequence[tuple[Claim, dict[str, Any]]]) -> None:
+    """Write many claimed deliveries' outcomes at once (one executemany per kind of outcome).
+
+    A sender may only settle a row it still holds: rows whose claim lapsed and was taken by
+    another sender (their `attempts` moved on) are left alone.
+    """
+    table = Delivery.__table__
+    assert isinstance(table, Table)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for claim, values in outcomes:
+        params = {f"v_{k}": v for k, v in values.items()}
+        params.update(k_id=claim.id, k_attempts=claim.attempts, v_updated_at=values.get("updated_at", utcnow()))
+        groups.setdefault(tuple(sorted(values)), []).append(params)
+    for keys, rows in groups.items():
+        columns: dict[str, Any] = {k: bindparam(f"v_{k}") for k in (*keys, "updated_at")}
+        stmt = (
+            update(table)
+            .where(
+                table.c.id == bindparam("k_id"),
+                table.c.status == "sending",
+                table.c.attempts == bindparam("k_attempts"),
+            )
+            .values(columns)
+        )
+        await session.execute(stmt, rows)
+
+
+async def next_delivery_due(session: AsyncSession) -> dt.datetime | None:
+    """When the earliest unfinished delivery becomes due (a retry or a lapsing claim)."""
+    pending = await session.scalar(select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending"))
+    lapsing = await session.scalar(select(func.min(Delivery.claimed_until)).where(Delivery.status == "sending"))
+    times = [t for t in (pending, lapsing) if t is not None]
+    return min(times) if times else None
+
+
+async def unfinished_deliveries(session: AsyncSession, round_id: int | None = None) -> int:
+    stmt = select(func.count()).select_from(Delivery).where(Delivery.status.in_(("pending", "sending")))
+    if round_id is not None:
+        stmt = stmt.where(Delivery.round_id == round_id)
+    return int(await session.scalar(stmt) or 0)
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    round_id: int
+    round_seq: int
+    destination: str
+    segment: str
+    attempts: int
+    error: str
+
+
+async def failed_deliveries(session: AsyncSession, survey_id: int, *, limit: int = 50) -> list[FailedDelivery]:
+    """Deliveries of a survey's rounds that were given up, newest round first, for /pulse status."""
+    stmt = (
+        select(Delivery, Round.seq)
+        .join(Round, Round.id == Delivery.round_id)
+        .where(Round.survey_id == survey_id, Delivery.status == "failed")
+        .order_by(Round.seq.desc(), Delivery.id)
+        .limit(limit)
+    )
+    return [
+        FailedDelivery(d.round_id, seq, d.destination, d.segment, d.attempts, d.error or "unknown error")
+        for d, seq in (await session.execute(stmt)).all()
+    ]
+
+
 def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 

@@ -9,11 +9,13 @@ from storage import repo
 from storage.db import Database
 from storage.models import Round
 from surveys.banks import BankRegistry
+from surveys.cadence import due_for
+from surveys.calendar import scheduled_slot
 from surveys.digest import Digest, build_digest
 from surveys.platform import ChatPlatform
 from surveys.rounds import open_round
 from surveys.schedule import latest_slot
-from surveys.sending import SendReport, drain
+from surveys.sending import SendOptions, SendReport, drain
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +32,26 @@ async def open_and_send(
     *,
     now: dt.datetime,
     scheduled: bool = True,
+    options: SendOptions | None = None,
 ) -> tuple[Round | None, SendReport]:
     """Open the round due now (scheduled) or a round right now (on demand), then drain the outbox.
 
-    A scheduled round is keyed by its cron slot, so a double fire or a restart opens it once.
+    A scheduled round is keyed by its cron slot, so a double fire or a restart opens it once;
+    quiet hours, weekends and holidays defer or skip it (surveys/calendar.py).
     """
     async with db.session() as session:
         survey = await repo.get_survey(session, survey_id)
         if survey is None:
             raise NotFound(f"no survey {survey_id}")
-        slot = latest_slot(survey.schedule, survey.timezone, now) if scheduled else now.replace(microsecond=0)
+        slot = await scheduled_slot(session, survey, now) if scheduled else now.replace(microsecond=0)
+        if scheduled and slot is not None and not due_for(survey, slot):
+            slot = None  # a fortnightly survey's week off (surveys/cadence.py)
         round_ = None
         if slot is not None and not (scheduled and survey.paused):
             round_ = await open_round(session, survey, banks, platform, slot=slot, now=now)
     if round_ is not None:
         log.info("survey %s: opened round %s with %s item(s)", survey_id, round_.seq, len(round_.items))
-    report = await drain(db, platform, banks, now=now)
+    report = await drain(db, platform, banks, now=now, options=options)
     return round_, report
 
 

@@ -38,13 +38,28 @@ class Recipient:
     segment: str
 
 
-class PlatformError(Exception):
-    """A send that failed. `retry_after` is set when the platform said when to try again."""
+@dataclass(frozen=True)
+class Reminder:
+    """A private nudge to one person with items of an open round still to answer."""
 
-    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:
+    round: RoundMessage
+    unanswered: int
+
+
+class PlatformError(Exception):
+    """A send that failed. `retry_after` is set when the platform said when to try again.
+
+    `maybe_delivered` is set when the message may have arrived all the same (a timeout, a 5xx, a
+    dropped connection): the sender then asks `find_delivery` before posting it again.
+    """
+
+    def __init__(
+        self, message: str, *, transient: bool, retry_after: float | None = None, maybe_delivered: bool = False
+    ) -> None:
         super().__init__(message)
         self.transient = transient
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
 
 
 class ChatPlatform(Protocol):
@@ -58,8 +73,28 @@ class ChatPlatform(Protocol):
         """How many people can answer: channel members, or the group's size."""
         ...
 
-    async def post_round(self, destination: str, message: RoundMessage) -> str:
-        """Post a round's items; return the platform's reference to the message."""
+    async def post_round(self, destination: str, message: RoundMessage, *, delivery_id: int | None = None) -> str:
+        """Post a round's items; return the platform's reference to the message.
+
+        `delivery_id` (the outbox row) travels with the message, invisibly, so that
+        `find_delivery` can recognise it later.
+        """
+        ...
+
+    async def find_delivery(self, destination: str, delivery_id: int) -> str | None:
+        """The reference of a message already posted for this delivery, or None if there is none.
+
+        Asked before posting again a delivery whose earlier attempt may have arrived (the sender
+        crashed, or the response was lost). Raises PlatformError when it cannot tell.
+        """
         ...
 
     async def post_digest(self, destination: str, digest: Digest) -> None: ...
+
+    async def channel_members(self, channel: str) -> list[str]:
+        """The people in a channel (not the bot itself), asked at the moment of reminding."""
+        ...
+
+    async def remind(self, user: str, channel: str | None, reminder: Reminder) -> None:
+        """Remind one person privately: seen by them alone in `channel`, or by DM when None."""
+        ...

@@ -22,6 +22,7 @@ from bot.context import Context
 from bot.server import build_web_app
 from bot.settings import Settings
 from bot.slack.app import build_slack_app
+from bot.slack.oauth import slack_platform
 from bot.slack.platform import SlackPlatform
 from storage.db import Database
 from surveys.banks import BankRegistry
@@ -100,7 +101,11 @@ class Harness:
         if self._clock is not None:
             self.ctx.clock = self._clock
         self.slack_app = build_slack_app(self.ctx)
-        self.ctx.platform = SlackPlatform(self.slack_app.client)
+        self.ctx.platform = (
+            slack_platform(settings, self.ctx.db, self.slack_app)
+            if settings.slack_oauth_enabled
+            else SlackPlatform(self.slack_app.client)
+        )
         self._runner = web.AppRunner(build_web_app(self.ctx, self.slack_app), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -152,6 +157,32 @@ class Harness:
         }
         status, _ = await self.post(urlencode({"payload": json.dumps(payload)}))
         return status
+
+    async def submit_view(
+        self, user: str, view: dict[str, Any], values: dict[str, dict[str, Any]]
+    ) -> tuple[int, dict[str, Any]]:
+        """Send a signed view_submission for `view` (as opened) with state `values`.
+
+        `values` is Slack's view.state.values: {block_id: {action_id: {"type": ..., ...}}}.
+        Returns the status and the app's JSON answer ({} when it just closed the modal).
+        """
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.double.team_id},
+            "user": {"id": user, "team_id": self.double.team_id},
+            "api_app_id": "A0PULSE",
+            "token": "legacy",
+            "trigger_id": f"trigger-{user}-{time.monotonic_ns()}",
+            "view": {
+                **view,
+                "id": view.get("id", "V0SUBMIT"),
+                "team_id": self.double.team_id,
+                "state": {"values": values},
+                "hash": "h",
+            },
+        }
+        status, text = await self.post(urlencode({"payload": json.dumps(payload)}))
+        return status, (json.loads(text) if text.strip() else {})
 
     async def command(self, user: str, text: str, *, channel: str = "C0COORD", command: str = "/pulse") -> int:
         body = urlencode(

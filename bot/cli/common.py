@@ -22,6 +22,23 @@ def slack_platform(ctx: Context) -> ChatPlatform:
     from bot.slack.platform import SlackPlatform, make_client
 
     s = ctx.settings
+    if s.slack_oauth_enabled:
+        from bot.slack.oauth import slack_platform as installed
+
+        return installed(s, ctx.db)
     if s.slack_bot_token is None:
         raise CliError("SLACK_BOT_TOKEN is not set (needed to send to Slack)")
-    return SlackPlatform(make_client(s.slack_bot_token.get_secret_value(), s.api_base_url))
+    return SlackPlatform(make_client(s.slack_bot_token.get_secret_value(), s.api_base_url), budget=s.slack_budget())
+
+
+def sending_platform(ctx: Context) -> ChatPlatform:
+    """Slack, Teams, or both side by side (a survey's own ids say which one it uses)."""
+    s = ctx.settings
+    if not s.teams_enabled:
+        return slack_platform(ctx)
+    from bot.runner import wire_teams
+
+    if s.slack_bot_token is not None or s.slack_oauth_enabled:
+        ctx.platform = slack_platform(ctx)
+    wire_teams(ctx)
+    return ctx.require_platform()

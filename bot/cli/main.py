@@ -8,13 +8,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import digest, rounds, serve, surveys
+from bot.cli import banks, digest, holidays, rounds, serve, surveys
 from bot.cli.common import CliError
 from bot.settings import get_settings
 from storage.migrate import upgrade
 from surveys.operations import NotFound
 
-GROUPS = (serve, surveys, rounds, digest)
+GROUPS = (serve, surveys, rounds, digest, banks, holidays)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,9 +22,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply the migrations").set_defaults(run=_db_upgrade)
-    demo = sub.add_parser("demo", help="run the whole product against a local Slack double")
+    demo = sub.add_parser("demo", help="run the whole product against a local Slack (or Teams) double")
     demo.add_argument("--staff", type=int, default=40)
     demo.add_argument("--weeks", type=int, default=6)
+    demo.add_argument("--platform", choices=["slack", "teams"], default="slack")
     demo.set_defaults(run=_demo)
     for group in GROUPS:
         group.add_parser(sub)
@@ -38,6 +39,10 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if args.platform == "teams":
+        from bot.demo_teams import run_teams_demo
+
+        return asyncio.run(run_teams_demo(staff=args.staff, weeks=args.weeks))
     from bot.demo import run_demo
 
     return asyncio.run(run_demo(staff=args.staff, weeks=args.weeks))

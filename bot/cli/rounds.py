@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from bot.cli.common import CliError, slack_platform
+from bot.cli.common import CliError, sending_platform
 from bot.context import Context
 from bot.settings import get_settings
 from surveys import operations
@@ -23,7 +23,13 @@ async def _open(args: argparse.Namespace) -> int:
     ctx = Context.from_settings(get_settings())
     try:
         round_, report = await operations.open_and_send(
-            ctx.db, ctx.banks, slack_platform(ctx), args.survey, now=ctx.clock(), scheduled=False
+            ctx.db,
+            ctx.banks,
+            sending_platform(ctx),
+            args.survey,
+            now=ctx.clock(),
+            scheduled=False,
+            options=ctx.settings.send_options(),
         )
     finally:
         await ctx.db.dispose()

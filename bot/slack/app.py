@@ -8,8 +8,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import Context
-from bot.slack.listeners import answers, commands
+from bot.slack.listeners import answers, checkins, commands, home, modals
+from bot.slack.oauth import oauth_settings
 from bot.slack.platform import make_client
+from bot.slack.roles import GroupCache
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +20,17 @@ def build_slack_app(ctx: Context) -> AsyncApp:
     s = ctx.settings
     token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else ""
     secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else ""
+    # With OAuth on, Bolt takes each request's token from that workspace's installation.
+    oauth = oauth_settings(s, ctx.db) if s.slack_oauth_enabled else None
     app = AsyncApp(
         signing_secret=secret,
-        client=make_client(token, s.api_base_url),
+        client=make_client(None if oauth else token, s.api_base_url),
+        oauth_settings=oauth,
         raise_error_for_unhandled_request=False,
     )
+    if oauth is not None:
+        # tokens_revoked and app_uninstalled delete the workspace's stored installation.
+        app.enable_token_revocation_listeners()
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -30,5 +38,9 @@ def build_slack_app(ctx: Context) -> AsyncApp:
         log.error("listener failed: %s", type(error).__name__)
 
     answers.register(app, ctx)
-    commands.register(app, ctx)
+    checkins.register(app, ctx)
+    groups = GroupCache()
+    commands.register(app, ctx, groups)
+    modals.register(app, ctx, groups)
+    home.register(app, ctx, groups)
     return app
