@@ -14,6 +14,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sized
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -31,6 +33,10 @@ TZ = ZoneInfo("Europe/London")
 SCHOOLS = {"C0OAKFIELD": "Oakfield Primary", "C0ELMHURST": "Elmhurst Academy"}
 LEADERS = "C0LEADERS"
 FIRST_MONDAY = dt.datetime(2026, 9, 7, 9, 0, tzinfo=TZ)
+
+
+def _at_least(items: Sized, count: int) -> bool:
+    return len(items) >= count
 
 
 def _say(text: str = "") -> None:
@@ -169,7 +175,7 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
                 counts = await asyncio.gather(*jobs)
                 clicks += sum(counts)
                 changed = sum(counts) - answered * len(round_.items)
-                await h.wait_for(lambda total=clicks: len(double.ephemerals) >= total, limit=30)
+                await h.wait_for(partial(_at_least, double.ephemerals, clicks), limit=30)
                 for item_id, by_user in this_round.items():
                     latest[item_id] = dict(by_user)
                 texts = "; ".join(bank.item(ref["item"]).text[:48] + "..." for ref in round_.items)  # type: ignore[union-attr]

@@ -77,12 +77,12 @@ async def serve(settings: Settings, *, web: bool = True, clock: bool = True) -> 
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         socket_handler = AsyncSocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())
-        await socket_handler.connect_async()
+        await socket_handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("connected to Slack in Socket Mode")
     await stop.wait()
     log.info("shutting down")
     if socket_handler is not None:
-        await socket_handler.close_async()
+        await socket_handler.close_async()  # type: ignore[no-untyped-call]
     if runner is not None:
         await runner.cleanup()
     elif the_clock is not None:
