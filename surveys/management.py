@@ -171,7 +171,7 @@ async def next_round_at(session: AsyncSession, survey: Survey, now: dt.datetime)
 
 async def answers_per_item(session: AsyncSession, round_: Round) -> float | None:
     """How many people answered each of a round's items, on average (SQL counts, not rows)."""
-    counts = await rollups.item_counts(session, [round_.id])
+    counts = await rollups.answer_counts(session, [round_.id])
     # A strand or behaviour item has several facets per person: count the busiest one.
     by_item: dict[str, dict[str, int]] = {}
     for c in counts:

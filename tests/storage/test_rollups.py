@@ -81,25 +81,6 @@ async def test_answer_counts_are_the_rows_counted_by_hand(db: Database) -> None:
     assert sum(c.n for c in got) == sum(1 for r in rows if r["round_id"] in wanted)
 
 
-async def test_item_counts_split_valences(db: Database) -> None:
-    round_ids, rows = await _rows(db, 200)
-    async with db.session() as session:
-        got = await rollups.item_counts(session, round_ids)
-    for c in got:
-        mine = [
-            r
-            for r in rows
-            if (r["round_id"], r["item_id"], r["facet"], r["segment"]) == (c.round_id, c.item_id, c.facet, c.segment)
-        ]
-        assert c.n == len(mine)
-        assert (c.favourable, c.neutral, c.unfavourable) == (
-            sum(r["valence"] == 1 for r in mine),
-            sum(r["valence"] == 0 for r in mine),
-            sum(r["valence"] == -1 for r in mine),
-        )
-        assert c.score_sum == sum(int(str(r["score"])) for r in mine)
-
-
 async def test_the_rollup_reads_only_its_covering_index(db: Database) -> None:
     async with db.engine.connect() as conn:
         indexes = await conn.run_sync(
