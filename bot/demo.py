@@ -1,8 +1,10 @@
-"""`pulse demo`: the real app, in-process, against a local Slack double.
+"""`pulse demo`: the real app, in-process, against a local double of the chat platform.
 
 Forty simulated staff in two schools answer six simulated weeks of pulses (time compressed, no
-real waiting). Every answer is a correctly signed HTTP click on the real Bolt app. At the end the
-digest is posted and printed, and the demo checks its figures against what the staff answered.
+real waiting). Every answer is a real request to the real app, sent the way the platform sends it.
+At the end the digest is posted and printed, and the demo checks its figures against what the
+staff answered. What differs between Slack and Teams lives in an `Edge` (bot/demo_slack.py,
+bot/demo_teams.py); the simulation and the check live here, once.
 """
 
 from __future__ import annotations
@@ -14,29 +16,75 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sized
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.context import Context
 from bot.digest_text import digest_text
 from storage.migrate import upgrade
 from surveys import operations
 from surveys.banks import Bank
 from surveys.config import SurveyConfig
 from surveys.digest import Digest
-from tests.harness import Harness, SimClock, buttons_of
-from tests.slack_double import SlackDouble
+from tests.harness import SimClock
 
 BANK = "staff-trust-in-leadership"
 TZ = ZoneInfo("Europe/London")
-SCHOOLS = {"C0OAKFIELD": "Oakfield Primary", "C0ELMHURST": "Elmhurst Academy"}
-LEADERS = "C0LEADERS"
+SCHOOL_NAMES = ["Oakfield Primary", "Elmhurst Academy"]
 FIRST_MONDAY = dt.datetime(2026, 9, 7, 9, 0, tzinfo=TZ)
 
+Platform = Literal["slack", "teams"]
+# An edge's answer buttons for one round in one school: item id -> option value -> its button.
+Ballot = dict[str, dict[str, Any]]
 
-def _at_least(items: Sized, count: int) -> bool:
-    return len(items) >= count
+
+@dataclass(frozen=True)
+class Audience:
+    """Where the survey goes, in the app's own terms (segment ids as the survey config names them)."""
+
+    segments: dict[str, str]  # each school's place on the platform -> its segment id
+    digest_channel: str
+    note: str = ""  # a line the demo prints once the audience exists
+
+
+class Edge(Protocol):
+    """The platform side of the demo: its double, its harness and how a person presses a button."""
+
+    platform: Platform
+    where: str  # how the first line names the platform
+    schools: dict[str, str]  # each school's place on the platform (channel, team) -> its name
+
+    def person(self, n: int) -> str: ...
+
+    async def start(
+        self, db_url: str, clock: SimClock, members: dict[str, list[str]], leaders: list[str]
+    ) -> Context: ...
+
+    async def stop(self) -> None: ...
+
+    async def create_audience(self, installer: str) -> Audience: ...
+
+    def ballot(self, place: str) -> Ballot:
+        """The latest round's answer buttons as posted in a school's place."""
+        ...
+
+    async def click(self, person: str, place: str, button: Any) -> None: ...
+
+    async def settle(self, clicks: int) -> None:
+        """Wait until the platform has seen the app's reply to every click."""
+        ...
+
+    def digest_posted(self) -> str: ...
+
+    def problems(self, clicks: int) -> list[str]:
+        """The platform's own checks on what it received, on top of the figures."""
+        ...
+
+    def passed(self, clicks: int) -> str:
+        """What the final line adds after the click count."""
+        ...
 
 
 def _say(text: str = "") -> None:
@@ -56,11 +104,11 @@ def _choose(bank: Bank, item_id: str, rng: random.Random, warmth: float) -> str:
 
 def _expected(bank: Bank, answers: dict[str, dict[str, str]], k: int) -> dict[str, tuple[int, float | None]]:
     out: dict[str, tuple[int, float | None]] = {}
-    for item_id, by_user in answers.items():
+    for item_id, by_person in answers.items():
         item = bank.item(item_id)
         assert item is not None
-        n = len(by_user)
-        fav = sum(1 for option in by_user.values() if bank.valence(item, option) == 1)
+        n = len(by_person)
+        fav = sum(1 for option in by_person.values() if bank.valence(item, option) == 1)
         out[item_id] = (n, round(100.0 * fav / n, 1) if n >= k else None)
     return out
 
@@ -85,7 +133,7 @@ def _check_schools(
         item = bank.item(stat.item_id)
         assert item is not None
         for cell in stat.segments:
-            options = [o for user, o in answers.get(stat.item_id, {}).items() if school_of[user] == cell.segment]
+            options = [o for person, o in answers.get(stat.item_id, {}).items() if school_of[person] == cell.segment]
             fav = sum(1 for o in options if bank.valence(item, o) == 1)
             pct = round(100.0 * fav / len(options), 1) if options else None
             if cell.n != len(options) or (not cell.suppressed and (cell.favourable_pct != pct or cell.n < digest.k)):
@@ -93,33 +141,43 @@ def _check_schools(
     return problems
 
 
-async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
+def _edge(platform: Platform) -> Edge:
+    # Each platform's SDK loads only when its demo runs.
+    if platform == "teams":
+        from bot.demo_teams import TeamsEdge
+
+        return TeamsEdge()
+    from bot.demo_slack import SlackEdge
+
+    return SlackEdge()
+
+
+async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012, platform: Platform = "slack") -> int:
     started = time.monotonic()
+    edge = _edge(platform)
     rng = random.Random(seed)
-    users = [f"U{n:05d}" for n in range(1, staff + 1)]
-    school_ids = list(SCHOOLS)
-    members = {cid: users[i :: len(school_ids)] for i, cid in enumerate(school_ids)}
-    warmth = {u: rng.uniform(0.35, 0.9) for u in users}
-    double = SlackDouble(
-        channels={
-            **{cid: {"name": name.lower().replace(" ", "-"), "members": members[cid]} for cid, name in SCHOOLS.items()},
-            LEADERS: {"name": "leadership-team", "members": users[:3]},
-        },
-        users={u: {"name": f"staff{u[-3:]}"} for u in users},
-    )
+    people = [edge.person(n) for n in range(1, staff + 1)]
+    places = list(edge.schools)
+    members = {place: people[i :: len(places)] for i, place in enumerate(places)}
+    warmth = {p: rng.uniform(0.35, 0.9) for p in people}
     clock = SimClock(FIRST_MONDAY.astimezone(dt.UTC))
-    _say(f"Pulse Audit demo: {staff} staff in {len(SCHOOLS)} schools, {weeks} weeks, against a local Slack double.")
+    _say(f"Pulse Audit demo: {staff} staff in {len(places)} schools, {weeks} weeks, {edge.where}.")
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
         await asyncio.to_thread(upgrade, db_url)
-        async with double, Harness(db_url, double=double, clock=clock) as h:
-            bank = h.ctx.banks[BANK]
+        ctx = await edge.start(db_url, clock, members, leaders=people[:3])
+        try:
+            audience = await edge.create_audience(installer=people[0])
+            if audience.note:
+                _say(audience.note)
+            bank = ctx.banks[BANK]
             config = SurveyConfig(
                 name="Staff trust in leadership",
+                platform=edge.platform,
                 bank_ids=[BANK],
-                audience=school_ids,
-                segment_labels=SCHOOLS,
-                digest_channel=LEADERS,
+                audience=[audience.segments[place] for place in places],
+                segment_labels={audience.segments[place]: name for place, name in edge.schools.items()},
+                digest_channel=audience.digest_channel,
                 schedule="0 9 * * 1",
                 digest_schedule="0 8 * * 5",
                 timezone=str(TZ),
@@ -128,7 +186,7 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
                 round_hours=72,
                 k=5,
             )
-            async with h.db.session() as session:
+            async with ctx.db.session() as session:
                 survey = config.to_model()
                 session.add(survey)
                 await session.flush()
@@ -138,68 +196,62 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
                 "digest Fridays, k=5.\n"
             )
 
+            async def answer(person: str, place: str, ballot: Ballot, sink: dict[str, dict[str, str]]) -> int:
+                n = 0
+                for item_id, buttons in ballot.items():
+                    choice = _choose(bank, item_id, rng, warmth[person])
+                    # One person in ten changes their mind; only the last answer may count.
+                    for value in [choice, _choose(bank, item_id, rng, 0.5)] if rng.random() < 0.1 else [choice]:
+                        await edge.click(person, place, buttons[value])
+                        sink[item_id][person] = value
+                        n += 1
+                return n
+
             latest: dict[str, dict[str, str]] = {}
             clicks = 0
             for week in range(weeks):
                 monday = FIRST_MONDAY + dt.timedelta(weeks=week)
                 clock.now = monday.astimezone(dt.UTC)
                 round_, report = await operations.open_and_send(
-                    h.db, h.ctx.banks, h.ctx.require_platform(), survey_id, now=clock.now
+                    ctx.db, ctx.banks, ctx.require_platform(), survey_id, now=clock.now
                 )
                 assert round_ is not None, "the scheduled round did not open"
                 clock.advance(dt.timedelta(hours=3))
-                answered, changed = 0, 0
                 this_round: dict[str, dict[str, str]] = defaultdict(dict)
-
-                async def answer(
-                    user: str, channel: str, buttons: dict[str, list[dict[str, str]]], sink: dict[str, dict[str, str]]
-                ) -> int:
-                    n = 0
-                    for item_id, options in buttons.items():
-                        choice = _choose(bank, item_id, rng, warmth[user])
-                        for value in [choice, _choose(bank, item_id, rng, 0.5)] if rng.random() < 0.1 else [choice]:
-                            button = next(b for b in options if f'"o":"{value}"' in b["value"])
-                            assert await h.click(user, channel, button) == 200
-                            sink[item_id][user] = value
-                            n += 1
-                    return n
-
                 jobs = []
-                for channel in school_ids:
-                    message = double.messages_in(channel)[-1]
-                    buttons = buttons_of(message)
-                    for user in members[channel]:
+                for place in places:
+                    ballot = edge.ballot(place)
+                    for person in members[place]:
                         if rng.random() < 0.8:
-                            answered += 1
-                            jobs.append(answer(user, channel, buttons, this_round))
+                            jobs.append(answer(person, place, ballot, this_round))
                 counts = await asyncio.gather(*jobs)
                 clicks += sum(counts)
-                changed = sum(counts) - answered * len(round_.items)
-                await h.wait_for(partial(_at_least, double.ephemerals, clicks), limit=30)
-                for item_id, by_user in this_round.items():
-                    latest[item_id] = dict(by_user)
-                texts = "; ".join(bank.item(ref["item"]).text[:48] + "..." for ref in round_.items)  # type: ignore[union-attr]
+                changed = sum(counts) - len(jobs) * len(round_.items)
+                await edge.settle(clicks)
+                for item_id, by_person in this_round.items():
+                    latest[item_id] = dict(by_person)
+                texts = "; ".join(item.text[:48] + "..." for ref in round_.items if (item := bank.item(ref["item"])))
                 _say(
                     f"Week {week + 1} ({monday:%a %d %b}): round {round_.seq} sent to {report.sent} channels. "
-                    f"{answered}/{staff} answered, {changed} changed an answer."
+                    f"{len(jobs)}/{staff} answered, {changed} changed an answer."
                 )
                 _say(f"    items: {texts}")
 
             friday = FIRST_MONDAY + dt.timedelta(weeks=weeks - 1, days=4, hours=-1)
             clock.now = friday.astimezone(dt.UTC)
             digest = await operations.post_digest(
-                h.db, h.ctx.banks, h.ctx.require_platform(), survey_id, now=clock.now, scheduled=True
+                ctx.db, ctx.banks, ctx.require_platform(), survey_id, now=clock.now, scheduled=True
             )
             assert digest is not None
-            posted = double.messages_in(LEADERS)
-            charts = [f for f in double.files if f["channel_id"] == LEADERS]
-            chart = f", with a {charts[-1]['length'] // 1024} KB trend chart" if charts else ""
-            _say(f"\nDigest posted to #leadership-team as {len(posted)} Slack message(s){chart}. It reads:\n")
+            _say(f"\n{edge.digest_posted()} It reads:\n")
             _say(digest_text(digest))
-            school_of = {u: cid for cid, people in members.items() for u in people}
+            school_of = {p: audience.segments[place] for place, group in members.items() for p in group}
             problems = _check(digest, _expected(bank, latest, digest.k))
             problems += _check_schools(digest, bank, latest, school_of)
-            ephemerals = len(double.ephemerals)
+            problems += edge.problems(clicks)
+            passed = edge.passed(clicks)
+        finally:
+            await edge.stop()
     elapsed = time.monotonic() - started
     _say("")
     if problems:
@@ -207,10 +259,7 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012) -> int:
         for p in problems:
             _say(f"  {p}")
         return 1
-    _say(
-        f"Check passed: every figure matches the {clicks} clicks the simulated staff made "
-        f"({ephemerals} private confirmations sent), with changed answers counted once."
-    )
+    _say(f"Check passed: every figure matches the {clicks} clicks the simulated staff made {passed}")
     _say(f"Done in {elapsed:.1f}s.")
     return 0
 

@@ -39,13 +39,9 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if args.platform == "teams":
-        from bot.demo_teams import run_teams_demo
-
-        return asyncio.run(run_teams_demo(staff=args.staff, weeks=args.weeks))
     from bot.demo import run_demo
 
-    return asyncio.run(run_demo(staff=args.staff, weeks=args.weeks))
+    return asyncio.run(run_demo(staff=args.staff, weeks=args.weeks, platform=args.platform))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
