@@ -7,10 +7,11 @@ mapping at all) the field: enough to go and fix it.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from surveys.banks import BUILTIN_DIR, Bank, BankError, parse_bank
@@ -35,7 +36,8 @@ def check(text: str) -> Bank | None:
         return parse_bank(text, FILE)
     except BankError as exc:
         assert exc.problems, "a refusal without a reason"
-        lines = text.count("\n") + 1
+        # YAML (and editors) break lines at \r\n, \r, \n and the Unicode line breaks, not just \n.
+        lines = len(re.findall("\r\n|[\r\n\x85\u2028\u2029]", text)) + 1
         try:
             is_mapping = isinstance(yaml.safe_load(text), dict)
         except yaml.YAMLError:
@@ -87,6 +89,7 @@ def mutated_banks(draw: st.DrawFn) -> str:
 
 @FUZZ
 @given(st.text(max_size=400))
+@example("\r\t")  # a lone carriage return is a line break to YAML: the problem is on line 2
 def test_any_text_is_a_bank_or_a_bank_error(text: str) -> None:
     check(text)
 
