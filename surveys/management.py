@@ -125,6 +125,7 @@ class SurveyStatus:
 async def status_of(session: AsyncSession, survey: Survey, *, now: dt.datetime) -> SurveyStatus:
     k = effective_k(survey.k)
     failed = await repo.failed_deliveries(session, survey.id)
+    failed_count = await repo.count_failed_deliveries(session, survey.id) if failed else 0
     latest = await repo.latest_round(session, survey.id)
     round_status = None
     if latest is not None:
@@ -148,7 +149,7 @@ async def status_of(session: AsyncSession, survey: Survey, *, now: dt.datetime) 
         schedule_text=describe_schedule(survey.schedule, survey.cadence),
         next_run=upcoming,
         latest_round=round_status,
-        failed_deliveries=len(failed),
+        failed_deliveries=failed_count,
         k=k,
         failed_reasons=tuple(dict.fromkeys(_reason(f) for f in failed)),
     )

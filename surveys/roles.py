@@ -1,7 +1,9 @@
 """Who may do what, decided from facts a chat platform gathers about a person.
 
-Coordinators set surveys up and run them: workspace admins and owners (team owners in Teams),
-people named in configuration, and members of a coordinators' user group. Leaders are the
+Coordinators set surveys up and run them. Who they are depends on the platform: in Slack,
+workspace admins and owners, people named in configuration, and members of a coordinators' user
+group; in Teams, the people named in configuration. The platform says so in its own words
+(`coordinators` below), so a refusal tells people whom to ask. Leaders are the
 members of a survey's digest channel; they and coordinators may read its results. Everyone else
 is staff: they answer, and may ask for help.
 """
@@ -79,8 +81,16 @@ def may(facts: Facts, action: Action, survey_id: int | None = None) -> bool:
     return need is Need.LEADER and facts.leads_survey(survey_id)
 
 
-def refusal(action: Action) -> str:
-    """A polite no that says who can, so the person knows whom to ask."""
+# Who coordinators are, when the platform does not say.
+NAMED_COORDINATORS = "the people your school has named"
+
+
+def refusal(action: Action, coordinators: str = NAMED_COORDINATORS) -> str:
+    """A polite no that says who can, so the person knows whom to ask.
+
+    `coordinators` says who they are on this platform, e.g. "workspace admins and owners and
+    the people your school has named".
+    """
     if POLICY[action] is Need.LEADER:
         return (
             f"Sorry, only Pulse coordinators and the survey's leaders (members of its digest channel) "
@@ -88,6 +98,5 @@ def refusal(action: Action) -> str:
         )
     return (
         f"Sorry, only Pulse coordinators can {action.value}. Nothing was changed. "
-        "Coordinators are workspace admins and owners and the people your school has named; "
-        "ask one of them if you need this."
+        f"Coordinators are {coordinators}; ask one of them if you need this."
     )

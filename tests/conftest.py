@@ -6,11 +6,18 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from storage.db import Database
 from storage.migrate import upgrade
 from surveys.banks import BankRegistry
 from tests.db import POSTGRES_ENV, PostgresTemplate, SqliteTemplate, backends
+
+# CI replays the same examples every run (a red run blocks a landing, so it must be reproducible);
+# developers' runs keep exploring new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

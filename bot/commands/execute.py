@@ -54,6 +54,9 @@ class Caller:
 class Directory(Protocol):
     """What a platform knows about people: their role facts and their time zone."""
 
+    # Who the coordinators are, in this platform's terms, for refusals ("ask one of them").
+    coordinators: str
+
     async def facts(self, caller: Caller, surveys: Sequence[Survey]) -> Facts:
         """Role facts; `leads` need only cover `surveys`."""
         ...
@@ -123,7 +126,7 @@ class Commands:
         facts = await self._facts(caller, action, survey)
         if not may(facts, action, survey_id):
             log.info("command %s refused", command.verb)
-            return Reply(refusal(action), refused=True)
+            return Reply(refusal(action, self.directory.coordinators), refused=True)
         if survey_id is not None and survey is None:
             return Reply(self._no_survey(survey_id))
         log.info("command %s", command.verb)
@@ -141,12 +144,17 @@ class Commands:
             return Reply(f"Survey {survey_id} was already deleted.")
         return Reply(f"Deleted survey {survey_id}, _{name}_, with its rounds and results.")
 
-    async def save_form(self, form: SurveyForm, survey_id: int | None, caller: Caller) -> Saved | Reply:
-        """Create or change a survey from a submitted form; FormErrors for the fields at fault."""
+    async def save_form(
+        self, form: SurveyForm, survey_id: int | None, caller: Caller, *, labels: dict[str, str] | None = None
+    ) -> Saved | Reply:
+        """Create or change a survey from a submitted form; FormErrors for the fields at fault.
+
+        `labels` names channels the platform knows by name (Teams: the team a key stands for);
+        a survey being changed keeps the names it has."""
         action = Action.CREATE if survey_id is None else Action.EDIT
         facts = await self._facts(caller, action, None)
         if not may(facts, action, survey_id):
-            return Reply(refusal(action), refused=True)
+            return Reply(refusal(action, self.directory.coordinators), refused=True)
         now = self.ctx.clock()
         async with self.ctx.db.session() as session:
             existing = None
@@ -162,7 +170,7 @@ class Commands:
                 self.ctx.banks,
                 workspace_id=caller.workspace_id,
                 platform=self.platform.name if self.platform is not None else "slack",
-                segment_labels=dict(existing.segment_labels) if existing is not None else None,
+                segment_labels={**(labels or {}), **(dict(existing.segment_labels) if existing is not None else {})},
             )
             if existing is None:
                 survey = await management.create_survey(session, config, now=now)
@@ -271,20 +279,20 @@ class Commands:
             return Reply(f"Survey {survey.id} is paused. `{self.prefix} resume {survey.id}` first, then send.")
         if self.platform is None:
             return Reply("Sending is not set up in this process.")
+        # Only the round and its outbox rows are written here: the clock's outbox job sends them
+        # within seconds, paced and retried, so a command never waits on a whole fan-out.
         try:
-            round_, report = await operations.open_and_send(
-                self.ctx.db, self.ctx.banks, self.platform, survey.id, now=self.ctx.clock(), scheduled=False
+            round_, queued = await operations.open_now(
+                self.ctx.db, self.ctx.banks, self.platform, survey.id, now=self.ctx.clock()
             )
         except PlatformError as exc:
             return Reply(f"Nothing was sent: {exc}. Is the app in each of the survey's channels?")
         if round_ is None:
             return Reply("A round of this survey was opened this very second; nothing more was sent.")
-        text = f"Opened round {round_.seq} of survey {survey.id}: {report.sent} sent"
-        if report.retried:
-            text += f", {report.retried} to retry shortly"
-        if report.failed:
-            text += f", {report.failed} failed (see `{self.prefix} status {survey.id}`)"
-        return Reply(text + ".")
+        return Reply(
+            f"Opened round {round_.seq} of survey {survey.id}: {queued} message(s) queued, going out "
+            f"within seconds. `{self.prefix} status {survey.id}` shows any that could not be delivered."
+        )
 
     async def _digest_now(self, survey: Survey) -> Reply:
         if self.platform is None:

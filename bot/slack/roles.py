@@ -43,6 +43,8 @@ class GroupCache:
 
 
 class SlackDirectory:
+    coordinators = "workspace admins and owners and the people your school has named"
+
     def __init__(self, client: AsyncWebClient, settings: Settings, groups: GroupCache) -> None:
         self.client = client
         self.settings = settings

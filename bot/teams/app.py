@@ -48,7 +48,7 @@ class TeamsBot:
     """One per process: the SDK application, its adapter, and the way to speak first."""
 
     def __init__(self, ctx: Context, auth: TeamsAuth | None = None) -> None:
-        from bot.teams.listeners import answers, commands, installs
+        from bot.teams.listeners import answers, commands, installs, picks
 
         self.ctx = ctx
         self.auth = auth or teams_auth(ctx.settings)
@@ -73,6 +73,7 @@ class TeamsBot:
 
         installs.register(self)
         answers.register(self)
+        picks.register(self)
         commands.register(self)
 
     @property

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.teams import picks_cards
+from bot.teams.picks_cards import PicksForm
 from surveys.answers import AnswerResult, Outcome
 from surveys.banks import Bank, Item
 from surveys.digest import Digest
@@ -91,9 +93,14 @@ def _buttons(round_id: int, bank: Bank, item: Item, facet: str, chosen: str | No
 
 
 def prompt_elements(
-    round_id: int, prompt: Prompt, chosen: Chosen | None = None, *, open_: bool = True
+    round_id: int, prompt: Prompt, chosen: Chosen | None = None, *, open_: bool = True, form: PicksForm | None = None
 ) -> list[Element]:
     bank, item = prompt.bank, prompt.item
+    if bank.kind == "picks":
+        # One answer is a whole set of picks: a form, not a button per option (picks_cards.py).
+        if form is not None and open_:
+            return picks_cards.form_elements(round_id, bank, form)
+        return picks_cards.prompt_elements(round_id, bank, chosen, open_=open_)
     elements: list[Element] = []
     if bank.intro:
         elements.append(text(bank.intro, isSubtle=True, size="Small"))
@@ -120,17 +127,27 @@ def prompt_elements(
     return [{"type": "Container", "separator": True, "spacing": "Medium", "items": elements}]
 
 
-def round_card(message: RoundMessage, chosen: Chosen | None = None, *, status: str = "", open_: bool = True) -> Card:
-    """The round as one card: each item with one button per option.
+def round_card(
+    message: RoundMessage,
+    chosen: Chosen | None = None,
+    *,
+    status: str = "",
+    open_: bool = True,
+    forms: Mapping[str, PicksForm] | None = None,
+) -> Card:
+    """The round as one card: each item with one button per option (a picks exercise: one button).
 
     `chosen` and `status` make the copy one person sees after a click: their own choices
-    highlighted and a line saying what happened. Only that person ever receives it.
+    highlighted and a line saying what happened. `forms` (by bank id) draws a picks exercise as
+    its form, filled in for that person. Only that person ever receives such a copy.
     """
     body: list[Element] = []
     if status:
-        body.append(text(status, weight="Bolder", color="Accent"))
+        wrong = any(f.problems for f in (forms or {}).values())
+        body.append(text(status, weight="Bolder", color="Attention" if wrong else "Accent"))
     for prompt in message.prompts:
-        body.extend(prompt_elements(message.round_id, prompt, chosen, open_=open_))
+        form = (forms or {}).get(prompt.bank.id)
+        body.extend(prompt_elements(message.round_id, prompt, chosen, open_=open_, form=form))
     body.append(
         text(
             f"**{message.survey_name}** · open until {local_time(message.closes_at, message.timezone)}",

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 class TeamsDirectory:
     """One per request: the asker's ids as this activity gives them."""
 
+    # Teams cannot tell team owners apart (see above), so only configuration makes coordinators.
+    coordinators = "the people named in Pulse Audit's configuration (your IT team can say who)"
+
     def __init__(self, settings: Settings, platform: TeamsPlatform | None, activity: Any) -> None:
         self.settings = settings
         self.platform = platform

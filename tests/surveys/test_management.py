@@ -142,6 +142,23 @@ async def test_status_hides_participation_below_k_and_counts_failed_sends(db: Da
     assert not status.latest_round.open
 
 
+async def test_status_counts_every_failed_send_not_just_the_listed_ones(db: Database, banks: BankRegistry) -> None:
+    round_ = await new_round(db, banks, [BANK], items=1)
+    async with db.session() as session:
+        session.add_all(
+            Delivery(round_id=round_.id, destination=f"U{n:04d}", segment=SCHOOL, status="failed", error="gone")
+            for n in range(73)
+        )
+        session.add(Delivery(round_id=round_.id, destination="C0FINE", segment=SCHOOL, status="sent"))
+    async with db.session() as session:
+        survey = await session.get(Survey, round_.survey_id)
+        assert survey is not None
+        status = await management.status_of(session, survey, now=NOW + dt.timedelta(hours=1))
+    # The reasons come from a capped list (people's DMs unnamed, repeats merged); the count does not.
+    assert status.failed_deliveries == 73
+    assert status.failed_reasons == ("a direct message: gone",)
+
+
 async def test_next_round_skips_holidays_and_fortnights_and_pauses(db: Database) -> None:
     weekly = await create(db)
     fortnightly = await create(db, cadence="fortnightly")

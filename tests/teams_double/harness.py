@@ -26,6 +26,7 @@ from bot.teams.platform import Chart, TeamsPlatform, default_chart
 from bot.teams.throttle import Throttle
 from storage.db import Database
 from surveys.banks import BankRegistry
+from surveys.sending import SendReport, drain
 from tests.teams_double import activities
 from tests.teams_double.server import APP_ID, TeamsDouble
 from tests.teams_double.tokens import OUTBOUND_TOKEN, TokenAuthority
@@ -115,6 +116,16 @@ class TeamsHarness:
     @property
     def db(self) -> Database:
         return self.ctx.db
+
+    async def drain_outbox(self) -> SendReport:
+        """What the clock's outbox job does every few seconds, at the simulated time."""
+        return await drain(
+            self.ctx.db,
+            self.ctx.require_platform(),
+            self.ctx.banks,
+            now=self.ctx.clock(),
+            options=self.ctx.settings.send_options(),
+        )
 
     # -- activities as Teams sends them -----------------------------------------------------
     def headers(self) -> dict[str, str]:

@@ -11,6 +11,7 @@ from microsoft_agents.hosting.core import RouteRank, TurnContext, TurnState
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.context import Context
 from bot.locks import KeyedLocks
 from bot.teams.cards import (
     ANSWER_VERB,
@@ -37,25 +38,29 @@ OUT_OF_DATE = "This card is out of date. Look out for the next pulse."
 TRY_AGAIN = "Sorry, that answer could not be recorded just now. Please try again in a moment."
 
 
+async def my_view(
+    ctx: Context, session: AsyncSession, round_id: int, person: str
+) -> tuple[RoundMessage | None, dict[Any, str]]:
+    """The round as this person should now see it: the items and their own current choices
+    (for a picks exercise, whether they took part, per perspective)."""
+    round_ = await session.get(Round, round_id)
+    survey = await session.get(Survey, round_.survey_id) if round_ is not None else None
+    if round_ is None or survey is None:
+        return None, {}
+    message = round_message(survey, round_, ctx.banks)
+    chosen: dict[Any, str] = {}
+    for prompt in message.prompts:
+        key = respondent_key(ctx.secret, round_.id, prompt.item.id, person)
+        for facet in facets_of(prompt.bank):
+            option = await repo.response_option(session, round_.id, prompt.item.id, facet, key)
+            if option is not None:
+                chosen[(prompt.item.id, facet)] = option
+    return message, chosen
+
+
 def register(bot: TeamsBot) -> None:
     ctx = bot.ctx
     locks = KeyedLocks()
-
-    async def my_view(session: AsyncSession, round_id: int, person: str) -> tuple[RoundMessage | None, dict[Any, str]]:
-        """The round as this person should now see it: the items and their own current choices."""
-        round_ = await session.get(Round, round_id)
-        survey = await session.get(Survey, round_.survey_id) if round_ is not None else None
-        if round_ is None or survey is None:
-            return None, {}
-        message = round_message(survey, round_, ctx.banks)
-        chosen: dict[Any, str] = {}
-        for prompt in message.prompts:
-            key = respondent_key(ctx.secret, round_.id, prompt.item.id, person)
-            for facet in facets_of(prompt.bank):
-                option = await repo.response_option(session, round_.id, prompt.item.id, facet, key)
-                if option is not None:
-                    chosen[(prompt.item.id, facet)] = option
-        return message, chosen
 
     @bot.app.adaptive_card.action_execute(ANSWER_VERB)
     async def on_answer(context: TurnContext, state: TurnState, data: Any) -> AdaptiveCardInvokeResponse:
@@ -75,7 +80,7 @@ def register(bot: TeamsBot) -> None:
                 result = await record_answer(
                     session, ctx.banks, ctx.secret, answer, user_id=person, channel_id=channel, now=ctx.clock()
                 )
-                message, chosen = await my_view(session, answer.round_id, person)
+                message, chosen = await my_view(ctx, session, answer.round_id, person)
         except Exception as exc:
             log.error("answer failed: %s", type(exc).__name__)
             return invoke_card(notice_card(TRY_AGAIN))

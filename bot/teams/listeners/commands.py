@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from microsoft_agents.activity import ActivityTypes, AdaptiveCardInvokeResponse
 from microsoft_agents.hosting.core import RouteRank, TurnContext, TurnState
+from pydantic import ValidationError
 
 from bot.commands.execute import Caller, Commands, ConfirmDelete, OpenForm, Outcome, Reply, ShowDigest
+from bot.commands.forms import FormErrors, SurveyForm
 from bot.commands.parser import UsageError, parse
 from bot.teams import cards
 from bot.teams.ids import person_of
@@ -17,6 +19,9 @@ from bot.teams.messages import card_message, invoke_card
 from bot.teams.references import remember
 from bot.teams.replies import DELETE_VERB, KEEP_VERB, confirm_delete_card, note_card, teams_markdown
 from bot.teams.roles import TeamsDirectory
+from bot.teams.survey_cards import FIX_THEM, SAVE_VERB, form_values, saved_text, survey_form_card, survey_id_of
+from storage import conversations
+from surveys import management
 
 if TYPE_CHECKING:
     from bot.teams.app import TeamsBot
@@ -25,11 +30,15 @@ log = logging.getLogger(__name__)
 
 PREFIX = "pulse"
 SORRY = "Sorry, something went wrong and nothing more was done. Please try again in a minute."
-NO_FORM = (
-    "The survey form is not available in Teams yet. Set surveys up with `pulse surveys create` on the "
-    "command line (Teams surveys name their channels by the keys `pulse help` shows), or in Slack."
-)
 RESULTS_SENT = "I have sent you the results in a private chat."
+FORM_SENT = "I have sent you the survey form in a private chat."
+SAVE_SORRY = "Sorry, the survey could not be saved just now. Please try again."
+# Where surveys can go: conversations with more than one person in them.
+SHARED_KINDS = ("channel", "groupChat")
+
+
+def invalid_fields(exc: ValidationError) -> dict[str, str]:
+    return {str(e["loc"][0]) if e["loc"] else "name": "This value is not valid here." for e in exc.errors()}
 
 
 def caller_of(activity: Any) -> Caller:
@@ -46,22 +55,38 @@ def register(bot: TeamsBot) -> None:
         # Teams' own platform, so surveys set up from here are Teams surveys even next to Slack.
         return Commands(ctx, directory, bot.platform or ctx.platform, prefix=PREFIX)
 
+    async def installed_in(tenant: str | None) -> dict[str, str]:
+        """Conversations of this tenant where the app is installed: key -> name."""
+        async with ctx.db.session() as session:
+            rows = await conversations.teams_conversations(session)
+        return {
+            r.key: r.name or r.key
+            for r in rows
+            if r.kind in SHARED_KINDS and (tenant is None or r.tenant_id in (None, tenant))
+        }
+
+    async def privately(context: TurnContext, content: cards.Card, summary: str, said: str) -> None:
+        """Send a card for the asker alone: in a 1:1 chat, or into one from a channel."""
+        if (context.activity.conversation.conversation_type or "personal") == "personal":
+            await context.send_activity(card_message(content, summary))
+        elif bot.platform is not None:
+            # A channel reply would show it to everyone.
+            await bot.platform.send_privately(context.activity, card_message(content, summary))
+            await context.send_activity(said)
+
     async def show(context: TurnContext, outcome: Outcome) -> None:
         match outcome:
             case Reply(text=reply):
                 await context.send_activity(teams_markdown(reply))
-            case OpenForm():
-                await context.send_activity(NO_FORM)
+            case OpenForm(form=form, survey_id=sid):
+                places = await installed_in(caller_of(context.activity).workspace_id)
+                content = survey_form_card(form, banks=list(ctx.banks), conversations=places, survey_id=sid)
+                await privately(context, content, "Pulse: survey form", FORM_SENT)
             case ConfirmDelete(survey_id=sid, name=name):
                 await context.send_activity(card_message(confirm_delete_card(sid, name)))
             case ShowDigest(digest=digest):
                 content = cards.fitting_digest_card(digest)
-                if (context.activity.conversation.conversation_type or "personal") == "personal":
-                    await context.send_activity(card_message(content))
-                elif bot.platform is not None:
-                    # Results are for the asker alone; a channel reply would show them to everyone.
-                    await bot.platform.send_privately(context.activity, card_message(content))
-                    await context.send_activity(RESULTS_SENT)
+                await privately(context, content, f"Results: {digest.survey_name}", RESULTS_SENT)
 
     @bot.app.activity(ActivityTypes.message, rank=RouteRank.LAST)
     async def on_message(context: TurnContext, state: TurnState) -> None:
@@ -99,6 +124,45 @@ def register(bot: TeamsBot) -> None:
             log.error("teams delete failed: %s", type(exc).__name__)
             return invoke_card(note_card(SORRY))
         return invoke_card(note_card(reply.text))
+
+    async def form_for(survey_id: int | None, caller: Caller) -> SurveyForm:
+        if survey_id is not None:
+            async with ctx.db.session() as session:
+                existing = await management.find_survey(session, survey_id, caller.workspace_id)
+            if existing is not None:
+                return SurveyForm.from_survey(existing)
+        return SurveyForm()
+
+    @bot.app.adaptive_card.action_execute(SAVE_VERB)
+    async def on_save_survey(context: TurnContext, state: TurnState, data: Any) -> AdaptiveCardInvokeResponse:
+        data = data if isinstance(data, dict) else {}
+        caller = caller_of(context.activity)
+        survey_id = survey_id_of(data)
+        raw = form_values(data)
+        try:
+            places = await installed_in(caller.workspace_id)
+            try:
+                form = SurveyForm.model_validate(raw)
+                result = await commands_for(context.activity).save_form(form, survey_id, caller, labels=places)
+            except (FormErrors, ValidationError) as exc:
+                errors = exc.errors if isinstance(exc, FormErrors) else invalid_fields(exc)
+                # Nothing saved: the form as it was sent (over an edit's kept schedule), problems marked.
+                shown = (await form_for(survey_id, caller)).model_copy(update=raw)
+                content = survey_form_card(
+                    shown,
+                    banks=list(ctx.banks),
+                    conversations=places,
+                    survey_id=survey_id,
+                    errors=errors,
+                    status=FIX_THEM,
+                )
+                return invoke_card(content)
+        except Exception as exc:
+            log.error("teams survey save failed: %s", type(exc).__name__)
+            return invoke_card(note_card(SAVE_SORRY))
+        if isinstance(result, Reply):
+            return invoke_card(note_card(result.text))
+        return invoke_card(note_card(saved_text(result.survey_id, result.created, result.summary, PREFIX)))
 
     @bot.app.adaptive_card.action_execute(KEEP_VERB)
     async def on_keep(context: TurnContext, state: TurnState, data: Any) -> AdaptiveCardInvokeResponse:

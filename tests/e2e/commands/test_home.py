@@ -108,6 +108,7 @@ async def test_coordinators_see_their_surveys_and_run_them_from_home(app: Harnes
 
     view = await press_on_home(app, ADMIN, "pulse:send-now", sid)
     assert view is not None and "Opened round 1" in json.dumps(view)
+    await app.drain_outbox()
     assert len(double.messages_in(SCHOOL_A)) == 1
 
     assert await press_on_home(app, ADMIN, "pulse:edit", sid) is None

@@ -110,7 +110,8 @@ async def test_a_user_group_audience_is_answered_by_dm(app: Harness, double: Sla
     [survey] = await surveys(app)
     assert (survey.audience_kind, survey.audience) == ("usergroup", [STAFF_GROUP])
     reply = await pulse(app, ADMIN, f"send-now {survey.id}")
-    assert "6 sent" in reply["text"]
+    assert "6 message(s) queued" in reply["text"]
+    assert (await app.drain_outbox()).sent == 6
     assert len(double.dms) == 6
 
 

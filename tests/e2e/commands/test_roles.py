@@ -112,8 +112,11 @@ async def sent(app: Harness, w: World, reply: dict[str, Any] | None) -> None:
     async with app.db.session() as session:
         rounds = (await session.scalars(select(Round))).all()
     assert [r.survey_id for r in rounds] == [w.survey_id]
+    assert reply is not None and "Opened round 1" in reply["text"] and "2 message(s) queued" in reply["text"]
+    # Queued, not sent, until the outbox is drained (the clock does it every few seconds).
+    assert app.double.messages_in(SCHOOL_A) == []
+    await app.drain_outbox()
     assert len(app.double.messages_in(SCHOOL_A)) == 1
-    assert reply is not None and "Opened round 1" in reply["text"] and "2 sent" in reply["text"]
 
 
 async def posted_digest(app: Harness, w: World, reply: dict[str, Any] | None) -> None:

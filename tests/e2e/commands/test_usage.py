@@ -98,7 +98,9 @@ async def test_holidays_for_every_survey_and_for_one(app: Harness) -> None:
 async def test_status_names_the_channels_a_round_could_not_reach(app: Harness, double: SlackDouble) -> None:
     survey = await make_survey(app, audience=["C0SCHOOLA", "CBADSCHOOL"])
     sent = await pulse(app, ADMIN, f"send-now {survey.id}")
-    assert "1 sent" in sent["text"] and "1 failed" in sent["text"]
+    assert "2 message(s) queued" in sent["text"] and f"`/pulse status {survey.id}`" in sent["text"]
+    report = await app.drain_outbox()
+    assert (report.sent, report.failed) == (1, 1)
     status = await pulse(app, ADMIN, f"status {survey.id}")
     assert "1 message(s) could not be delivered" in status["text"]
     assert "Not delivered: CBADSCHOOL: slack: channel_not_found" in status["text"]

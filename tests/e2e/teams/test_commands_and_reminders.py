@@ -56,14 +56,18 @@ async def test_a_coordinator_runs_commands(app: TeamsHarness, teams: TeamsDouble
     survey = await make_teams_survey(app)
     dm = teams.personal_conversation(COORDINATOR)
     assert await app.say(COORDINATOR, f"pulse send-now {survey.id}") == 202
-    assert f"Opened round 1 of survey {survey.id}: 2 sent" in _replies(teams, dm)[-1]
+    assert f"Opened round 1 of survey {survey.id}: 2 message(s) queued" in _replies(teams, dm)[-1]
+    # The command only queues; the clock's outbox job sends.
+    assert [m for m in teams.messages_in(OAKFIELD) if cards_of(m)] == []
+    assert (await app.drain_outbox()).sent == 2
     assert len([m for m in teams.messages_in(OAKFIELD) if cards_of(m)]) == 1
     assert await app.say(COORDINATOR, f"pulse pause {survey.id}") == 202
     assert "paused" in _replies(teams, dm)[-1]
     assert await app.say(COORDINATOR, "pulse surveys") == 202
     assert "**Trust pulse**" in _replies(teams, dm)[-1] and "paused" in _replies(teams, dm)[-1]
     assert await app.say(COORDINATOR, "pulse new") == 202
-    assert "not available in Teams yet" in _replies(teams, dm)[-1]
+    [form] = cards_of(teams.messages_in(dm)[-1])
+    assert validate_card(form) == [] and form["body"][0]["text"] == "New survey"
     async with app.db.session() as s:
         assert (await s.get(Survey, survey.id)).paused  # type: ignore[union-attr]
 
