@@ -1,6 +1,7 @@
 """Benchmark 2, fan-out: one round to 10,000 people by DM under Slack's rate limits and random 429s.
 
-The audience is a user group, so the round is one DM per member. The Slack double (in its own
+The audience is a user group, so the round is one DM per member, posted by user id (no
+conversations.open, whose Tier 3 limit would pace the round at ~50 a minute). The Slack double (in its own
 process) enforces a per-channel and a workspace-wide chat.postMessage limit and answers 5% of
 posts with 429 + Retry-After. The product opens the round with surveys.operations.open_and_send
 and then drains the outbox as its clock does, every OUTBOX_SECONDS, until everyone has the round.
@@ -202,6 +203,8 @@ async def run(workdir: Path, params: Params | None = None) -> Outcome:
         "doubled", float(seen["doubled_recipients"]), "recipients", goal="0", met=seen["doubled_recipients"] == 0
     )
     outcome.row("429s answered by the double", float(seen["rate_limited_posts"]), "posts")
+    # DMs are posted by user id; conversations.open (Tier 3, ~50 a minute) is only for look-ups.
+    outcome.row("DMs opened (conversations.open)", float(seen["conversations_open"]), "calls")
     if cut_off:
         outcome.notes.append(
             f"cut off at {cut_at - t0:.0f} s with {reached}/{params.recipients} reached; time projected from that "

@@ -7,6 +7,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
@@ -90,12 +91,21 @@ def build_web_app(
     web_app.router.add_get("/healthz", healthz)
 
     async def on_startup(_app: web.Application) -> None:
+        if slack_app is not None:
+            # One connection pool for every Web API call of this process (each click's private
+            # confirmation included; Bolt hands it to the client it makes per request), instead
+            # of a new session and TCP connection per call. Created here, inside the running loop.
+            client = slack_app.client
+            client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
         if clock is not None:
             clock.start()
 
     async def on_cleanup(_app: web.Application) -> None:
         if clock is not None:
             clock.shutdown()
+        if slack_app is not None and slack_app.client.session is not None:
+            session, slack_app.client.session = slack_app.client.session, None
+            await session.close()
         await ctx.db.dispose()
 
     web_app.on_startup.append(on_startup)

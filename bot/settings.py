@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     pulse_send_channel_burst: int = Field(default=3, ge=1)
     pulse_send_workspace_per_second: float = Field(default=10.0, gt=0)
     pulse_send_workspace_burst: int = Field(default=10, ge=1)
-    # conversations.open / conversations.history (Slack's Tier 3: 50+ per minute).
+    # conversations.open / conversations.history (Slack's Tier 3: 50+ per minute), used only to look
+    # for a delivery that may have arrived; DMs themselves are posted by user id.
     pulse_send_tier3_per_minute: float = Field(default=50.0, gt=0)
     pulse_send_concurrency: int = Field(default=32, ge=1, le=1000)
     pulse_send_timeout_seconds: float = Field(default=10.0, gt=0, le=120)

@@ -39,6 +39,23 @@ async def open_and_send(
     A scheduled round is keyed by its cron slot, so a double fire or a restart opens it once;
     quiet hours, weekends and holidays defer or skip it (surveys/calendar.py).
     """
+    round_, _queued = await _open(db, banks, platform, survey_id, now=now, scheduled=scheduled)
+    report = await drain(db, platform, banks, now=now, options=options)
+    return round_, report
+
+
+async def open_now(
+    db: Database, banks: BankRegistry, platform: ChatPlatform, survey_id: int, *, now: dt.datetime
+) -> tuple[Round | None, int]:
+    """Open a round right now and queue its deliveries, without sending them: the outbox does
+    (the clock drains it every few seconds). Returns the round (None if one was opened this very
+    second) and how many deliveries were queued. For callers that must answer quickly."""
+    return await _open(db, banks, platform, survey_id, now=now, scheduled=False)
+
+
+async def _open(
+    db: Database, banks: BankRegistry, platform: ChatPlatform, survey_id: int, *, now: dt.datetime, scheduled: bool
+) -> tuple[Round | None, int]:
     async with db.session() as session:
         survey = await repo.get_survey(session, survey_id)
         if survey is None:
@@ -47,12 +64,14 @@ async def open_and_send(
         if scheduled and slot is not None and not due_for(survey, slot):
             slot = None  # a fortnightly survey's week off (surveys/cadence.py)
         round_ = None
+        queued = 0
         if slot is not None and not (scheduled and survey.paused):
             round_ = await open_round(session, survey, banks, platform, slot=slot, now=now)
+            if round_ is not None:
+                queued = await repo.unfinished_deliveries(session, round_.id)
     if round_ is not None:
         log.info("survey %s: opened round %s with %s item(s)", survey_id, round_.seq, len(round_.items))
-    report = await drain(db, platform, banks, now=now, options=options)
-    return round_, report
+    return round_, queued
 
 
 async def digest_for(db: Database, banks: BankRegistry, survey_id: int, *, now: dt.datetime) -> Digest:

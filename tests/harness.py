@@ -26,6 +26,7 @@ from bot.slack.oauth import slack_platform
 from bot.slack.platform import SlackPlatform
 from storage.db import Database
 from surveys.banks import BankRegistry
+from surveys.sending import SendReport, drain
 from tests.slack_double import SlackDouble
 
 SIGNING_SECRET = "test-signing-secret"
@@ -123,6 +124,16 @@ class Harness:
     @property
     def db(self) -> Database:
         return self.ctx.db
+
+    async def drain_outbox(self) -> SendReport:
+        """What the clock's outbox job does every few seconds, at the simulated time."""
+        return await drain(
+            self.ctx.db,
+            self.ctx.require_platform(),
+            self.ctx.banks,
+            now=self.ctx.clock(),
+            options=self.ctx.settings.send_options(),
+        )
 
     # -- requests as Slack sends them -------------------------------------------------
 

@@ -7,6 +7,11 @@ calls to Slack's published limits (surveys/pacing.py), turns every failure into 
 that says whether to retry, when, and whether the message may have arrived, and tags each round
 message with its delivery id (message metadata) so a lost acknowledgement can be looked up.
 Interactive calls (ephemeral confirmations, views, look-ups) keep the Bolt client's handlers.
+
+Direct messages go out with the person's user id as the channel: chat.postMessage then posts in
+the app's DM with them and answers with that DM's id, so a DM fan-out is paced by chat.postMessage
+alone. conversations.open (Tier 3, about 50 a minute) is called only where a conversation id is
+needed and none is known yet: reading a DM's history to recover a delivery after a crash.
 """
 
 from __future__ import annotations
@@ -90,7 +95,8 @@ class SlackBudget:
     chat.postMessage: about one message per second per channel with short bursts, plus a
     workspace-wide limit Slack does not publish (set `post_workspace` to what your workspace
     allows; with several sending processes, share it out between them). conversations.open and
-    conversations.history are Tier 3: 50+ per minute, sporadic bursts welcome.
+    conversations.history are Tier 3: 50+ per minute, sporadic bursts welcome; both are only used
+    to look for a delivery that may have arrived, never to send.
     """
 
     post_per_channel: Rate = ONE_PER_SECOND_PER_CHANNEL
@@ -162,6 +168,10 @@ def _transport_error(exc: BaseException, *, posting: bool) -> PlatformError:
     return PlatformError(f"slack: {name}", transient=True, maybe_delivered=posting and not never_sent)
 
 
+def _is_user(destination: str) -> bool:
+    return destination[:1] in ("U", "W")
+
+
 def _send_client(client: AsyncWebClient, timeout: float) -> AsyncWebClient:
     """The Bolt client's identity and address, without retry handlers: the outbox retries."""
     return AsyncWebClient(
@@ -187,7 +197,8 @@ class SlackPlatform:
         self._opens = Pacer(shared=self.budget.tier3)
         self._history = Pacer(shared=self.budget.tier3)
         self._ephemerals = Pacer(shared=TIER_4)
-        # A person's DM with the bot never changes its id: open it once per process.
+        # A person's DM with the bot never changes its id: learnt from each post to a user id, so a
+        # look-up in its history rarely needs conversations.open.
         self._dms: dict[str, str] = {}
         self._session: aiohttp.ClientSession | None = None
         self._in_flight = 0
@@ -231,13 +242,18 @@ class SlackPlatform:
         """Share one connection pool among the calls under way (waiting their turn included).
 
         A fan-out keeps dozens of calls going, so its thousands of messages reuse a few dozen
-        connections instead of opening one each (as Bolt's client does); the pool is closed as
-        soon as nothing is under way, so no process leaves it behind.
+        connections instead of opening one each; the session is closed as soon as nothing is under
+        way, so no process leaves it behind. In `pulse serve` the connections are the server's own
+        pool, which the Bolt client carries (bot/server.py), with this adapter's timeout; elsewhere
+        (the CLI) the pool is this adapter's and goes with the session.
         """
         if self._session is None:
+            shared = self.client.session
+            connector = shared.connector if shared is not None and not shared.closed else None
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.budget.timeout),
-                connector=aiohttp.TCPConnector(limit=self.budget.connections),
+                connector=connector or aiohttp.TCPConnector(limit=self.budget.connections),
+                connector_owner=connector is None,
             )
             self._sender.session = self._session
         session = self._session
@@ -271,13 +287,21 @@ class SlackPlatform:
             except (TimeoutError, aiohttp.ClientError) as exc:
                 raise _transport_error(exc, posting=posting) from None
 
-    async def _conversation_for(self, destination: str) -> str:
-        """The conversation to post in: a channel as it is, a person's DM opened (once) for a user id.
+    def _learn_dm(self, destination: str, channel: str) -> None:
+        """Remember the DM a user id stands for (a post to the user id answers with it)."""
+        if _is_user(destination) and channel.startswith("D") and self._dms.get(destination) != channel:
+            if len(self._dms) >= 200_000:
+                self._dms.clear()
+            self._dms[destination] = channel
 
-        conversations.open takes one person per DM, so a DM audience is opened by the sender's
-        concurrent deliveries, in batches the Tier 3 budget spaces out; later rounds reuse them.
+    async def _conversation_for(self, destination: str) -> str:
+        """The conversation whose history holds a destination's messages: a channel as it is, and
+        for a user id the DM learnt from an earlier post, or else opened (Tier 3) once per process.
+
+        Only recovery needs this: after a restart nothing is remembered, so the look-ups for the
+        few dozen deliveries a crash can leave in flight open their DMs, paced at Tier 3.
         """
-        if destination[:1] not in ("U", "W"):
+        if not _is_user(destination):
             return destination
         channel = self._dms.get(destination)
         if channel is None:
@@ -285,23 +309,22 @@ class SlackPlatform:
                 self._opens, None, lambda: self._sender.conversations_open(users=destination), posting=False
             )
             channel = str(resp["channel"]["id"])
-            if len(self._dms) >= 200_000:
-                self._dms.clear()
-            self._dms[destination] = channel
+            self._learn_dm(destination, channel)
         return channel
 
     async def post_round(self, destination: str, message: RoundMessage, *, delivery_id: int | None = None) -> str:
-        channel = await self._conversation_for(destination)
+        """Post to a channel, or to a person's DM by their user id (no conversations.open needed)."""
         metadata = (
             {"event_type": DELIVERY_EVENT, "event_payload": {"delivery": delivery_id}}
             if delivery_id is not None
             else None
         )
+        # Paced per destination: a person's DM is one conversation whichever id names it.
         resp = await self._call(
             self._posts,
-            channel,
+            destination,
             lambda: self._sender.chat_postMessage(
-                channel=channel,
+                channel=destination,
                 text=round_fallback_text(message),
                 blocks=round_blocks(message),
                 metadata=metadata,
@@ -309,6 +332,7 @@ class SlackPlatform:
             ),
             posting=True,
         )
+        self._learn_dm(destination, str(resp.get("channel") or ""))
         return str(resp["ts"])
 
     async def find_delivery(self, destination: str, delivery_id: int) -> str | None:
@@ -395,13 +419,14 @@ class SlackPlatform:
         """Paced like round messages; a 429 or a failure comes back as a PlatformError to retry."""
         text, blocks = reminder_text(reminder), reminder_blocks(reminder)
         if channel is None:
-            dm = await self._conversation_for(user)
-            await self._call(
+            # By DM, addressed by user id like a round message (and paced with them).
+            resp = await self._call(
                 self._posts,
-                dm,
-                lambda: self._sender.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False),
+                user,
+                lambda: self._sender.chat_postMessage(channel=user, text=text, blocks=blocks, unfurl_links=False),
                 posting=False,
             )
+            self._learn_dm(user, str(resp.get("channel") or ""))
             return
         # Ephemeral: only this person sees it, and Slack keeps no copy in the channel.
         await self._call(

@@ -85,6 +85,7 @@ async def _fan_out_with_a_kill(db_url: str, db: Database, banks: BankRegistry, p
             "posted_not_marked": sum(d.status == "sending" and d.id in posted for d in rows),
         }
         assert 0 < state["posted"] < people and state["unfinished"] > 0
+        opened_before = _opened(double)
 
         second = await _start_sender(db_url, double)
         out, err = await asyncio.wait_for(second.communicate(), timeout=120)
@@ -94,8 +95,16 @@ async def _fan_out_with_a_kill(db_url: str, db: Database, banks: BankRegistry, p
         await assert_rows_match_messages(db, double)
         lines = [line.split() for line in out.decode().splitlines() if line.startswith("drained:")]
         state["recovered_after_restart"] = sum(int(words[3]) for words in lines)
+        # Sending opens no DM (posts go to user ids; a 429 is never looked up). The restarted
+        # sender knows no DM ids, so it opens one for each delivery it must look for, and no more.
+        state["opened_before_kill"] = opened_before
+        state["opened_after_restart"] = _opened(double) - opened_before
         print(f"\nSIGKILL with {state}")
         return state
+
+
+def _opened(double: SlackDouble) -> int:
+    return sum(1 for call in double.calls_to("conversations.open") if call.ok)
 
 
 @pytest.mark.slow
@@ -106,6 +115,8 @@ async def test_a_sender_killed_mid_fan_out_leaves_no_one_out_and_no_one_twice(
     assert state["claimed"] > 0  # the kill caught deliveries in flight
     # Those already posted were found again, not posted twice.
     assert state["recovered_after_restart"] == state["posted_not_marked"]
+    # Each claimed row is looked for in its DM, which the new process has to open.
+    assert 0 < state["opened_after_restart"] <= state["claimed"]
 
 
 @pytest.mark.slow
@@ -113,3 +124,4 @@ async def test_two_thousand_dms_with_429s_and_a_sigkill(db_url: str, db: Databas
     state = await _fan_out_with_a_kill(db_url, db, banks, 2000)
     assert state["claimed"] > 0
     assert state["recovered_after_restart"] == state["posted_not_marked"]
+    assert 0 < state["opened_after_restart"] <= state["claimed"]

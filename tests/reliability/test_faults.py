@@ -19,6 +19,7 @@ from tests.reliability.conftest import (
     add_survey,
     assert_exactly_once,
     assert_rows_match_messages,
+    deliveries,
     now,
     open_only,
     options,
@@ -38,17 +39,50 @@ async def _fan_out(db: Database, banks: BankRegistry, double: SlackDouble, **opt
     return await drain(db, platform, banks, options=options(**opts))
 
 
-async def test_a_dm_audience_gets_one_message_each_and_each_dm_is_opened_once(
+def _opened(double: SlackDouble) -> int:
+    """DMs opened with conversations.open (Slack's Tier 3: about 50 a minute)."""
+    return sum(1 for call in double.calls_to("conversations.open") if call.ok)
+
+
+async def test_a_dm_audience_gets_one_message_each_without_opening_a_single_dm(
     db: Database, banks: BankRegistry, dm_double: SlackDouble
 ) -> None:
     dm_double.faults.slow("chat.postMessage", 0.05)
-    report = await _fan_out(db, banks, dm_double)
+    platform = platform_for(dm_double)
+    await open_only(db, banks, platform, await add_survey(db))
+    report = await drain(db, platform, banks, options=options())
     assert (report.sent, report.failed, report.recovered) == (60, 0, 0)
     assert_exactly_once(dm_double, USERS)
     await assert_rows_match_messages(db, dm_double)
-    assert len(dm_double.calls_to("conversations.open")) == 60
+    # Posted by user id, so chat.postMessage's pace is the only limit on a DM fan-out.
+    assert {call.args["channel"] for call in dm_double.calls_to("chat.postMessage")} == set(USERS)
+    assert _opened(dm_double) == 0
     # Sent concurrently across DMs, not one after another.
     assert dm_double.max_in_flight > 8
+    # The DMs' ids came back with the posts: looking a delivery up in one needs no open either.
+    [row] = [d for d in await deliveries(db) if d.destination == USERS[7]]
+    assert await platform.find_delivery(USERS[7], row.id) == row.message_ref
+    assert _opened(dm_double) == 0
+    assert [call.args["channel"] for call in dm_double.calls_to("conversations.history")] == [
+        SlackDouble.dm_id([USERS[7]])
+    ]
+
+
+async def test_a_fresh_process_opens_a_dm_only_to_look_a_delivery_up(
+    db: Database, banks: BankRegistry, dm_double: SlackDouble
+) -> None:
+    await _fan_out(db, banks, dm_double)
+    rows = {d.destination: d for d in await deliveries(db)}
+    # A restarted sender knows no DM ids: a look-up opens the DM, once, paced at Tier 3.
+    fresh = platform_for(dm_double, tier3=Rate(20.0, 1))
+    for user in USERS[:3] * 2:
+        assert await fresh.find_delivery(user, rows[user].id) == rows[user].message_ref
+    opens = [call for call in dm_double.calls_to("conversations.open") if call.ok]
+    assert [call.args["users"] for call in opens] == USERS[:3]
+    assert all(b.at - a.at >= 1 / 20 - 0.01 for a, b in itertools.pairwise(opens))
+    # A channel needs no opening at all.
+    assert await fresh.find_delivery("C0LEADERS", rows[USERS[0]].id) is None
+    assert len(opens) == _opened(dm_double)
 
 
 async def test_a_429_storm_is_ridden_out_and_retry_after_is_honoured(
@@ -83,6 +117,9 @@ async def test_server_errors_are_retried_without_doubling(
     assert_exactly_once(dm_double, USERS)
     # A 500 on a post may hide an accepted message: each was looked for before posting again.
     assert len(dm_double.calls_to("conversations.history")) >= 10
+    # Those look-ups are the only reason to open a DM (its id came back with no post), at most
+    # once each; the 503s on opening were retried like any other error.
+    assert 0 < _opened(dm_double) <= 10
 
 
 async def test_a_lost_acknowledgement_is_found_not_posted_again(
@@ -96,6 +133,8 @@ async def test_a_lost_acknowledgement_is_found_not_posted_again(
     assert len(round_messages(dm_double)) == 60
     assert_exactly_once(dm_double, USERS)
     await assert_rows_match_messages(db, dm_double)
+    # The lost answers carried the DMs' ids, so those five, and only those, were opened to look.
+    assert _opened(dm_double) == 5
 
 
 async def test_timeouts_and_slow_answers(db: Database, banks: BankRegistry, dm_double: SlackDouble) -> None:
@@ -137,6 +176,7 @@ async def test_a_maybe_posted_row_handed_back_is_looked_up_after_its_claim_lapse
     assert first.recovered + later.recovered == 1 and later.sent == 0
     assert_exactly_once(dm_double, USERS)
     await assert_rows_match_messages(db, dm_double)
+    assert _opened(dm_double) == 1  # the one DM looked in
 
 
 async def test_refusals_fail_at_once_and_coordinators_can_see_them(

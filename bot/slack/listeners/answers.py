@@ -16,7 +16,8 @@ from bot.locks import KeyedLocks
 from bot.slack.blocks import ANSWER_ACTION, confirmation_text
 from bot.slack.checkin_blocks import strand_confirmation_text
 from surveys.anonymity import respondent_key
-from surveys.answers import Answer, AnswerResult, Outcome, record_answer
+from surveys.answers import Answer, AnswerResult, Outcome
+from surveys.recording import AnswerRecorder
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ NOT_SAVED = ":warning: Sorry, your answer could not be saved just now. Nothing w
 def register(app: AsyncApp, ctx: Context) -> None:
     locks = KeyedLocks()
     admission = asyncio.Semaphore(IN_FLIGHT)
+    # Round facts kept for a few seconds, answers arriving together written in one transaction.
+    recorder = AnswerRecorder(lambda: ctx.db, ctx.banks, ctx.secret)
 
     @app.action(re.compile(rf"^{ANSWER_ACTION}:"))
     async def on_answer(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -48,7 +51,7 @@ def register(app: AsyncApp, ctx: Context) -> None:
             # Both taken before the ack, in arrival order: a quick second click is applied after the first.
             async with admission, locks.hold(key):
                 await ack()
-                result = await _record(ctx, answer, user_id, channel_id)
+                result = await _record(ctx, recorder, answer, user_id, channel_id)
         if result is None:
             text = NOT_SAVED
         else:
@@ -59,13 +62,12 @@ def register(app: AsyncApp, ctx: Context) -> None:
             await client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
 
 
-async def _record(ctx: Context, answer: Answer, user_id: str, channel_id: str | None) -> AnswerResult | None:
+async def _record(
+    ctx: Context, recorder: AnswerRecorder, answer: Answer, user_id: str, channel_id: str | None
+) -> AnswerResult | None:
     """The stored result, or None when the database failed: the person is told, never left guessing."""
     try:
-        async with ctx.db.session() as session:
-            return await record_answer(
-                session, ctx.banks, ctx.secret, answer, user_id=user_id, channel_id=channel_id, now=ctx.clock()
-            )
+        return await recorder.record(answer, user_id=user_id, channel_id=channel_id, now=ctx.clock())
     except Exception as exc:  # the click was acked; say so to the person instead of losing it silently
         log.error("answer not saved: %s", type(exc).__name__)
         return None
