@@ -189,6 +189,11 @@ class SurveyForm(BaseModel):
         return Cadence(kind="weekly", weekday=self.digest_weekday, hour=hour_minute[0], minute=hour_minute[1]).cron()
 
 
+# The inputs a survey form shows, in order; each platform's form draws these ids (the custom_*
+# fields only carry an unshowable schedule through an edit).
+INPUT_FIELDS = tuple(name for name in SurveyForm.model_fields if not name.startswith("custom_"))
+
+
 def _hour_minute(text: str) -> tuple[int, int] | None:
     match = _TIME.match(text.strip())
     return (int(match.group(1)), int(match.group(2))) if match else None

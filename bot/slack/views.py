@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.commands.forms import CUSTOM, SurveyForm
+from bot.commands.forms import CUSTOM, INPUT_FIELDS, SurveyForm
 from bot.slack.blocks import Block, local_time, text_object
 from surveys.banks import Bank
 from surveys.cadence import WEEKDAY_LABELS, WEEKDAYS
@@ -30,22 +30,7 @@ NO_GROUP = "none"
 MAX_HOME_BLOCKS = 100
 MAX_HOME_SURVEYS = 20
 
-FIELDS = (
-    "name",
-    "bank_ids",
-    "channels",
-    "usergroup",
-    "cadence",
-    "weekday",
-    "time",
-    "timezone",
-    "items_per_round",
-    "round_hours",
-    "digest_channel",
-    "digest_weekday",
-    "digest_time",
-    "k",
-)
+FIELDS = INPUT_FIELDS
 ANONYMITY_PROMISE = (
     ":lock: *How your anonymity is protected.* Your answers are stored without your name and without "
     "the time you gave them, only the day. Each answer carries a scrambled key that changes with every "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.commands.forms import CUSTOM, SurveyForm
+from bot.commands.forms import CUSTOM, INPUT_FIELDS, SurveyForm
 from bot.teams.cards import Card, Element, card, text
 from surveys.banks import Bank
 from surveys.cadence import WEEKDAY_LABELS, WEEKDAYS
@@ -19,21 +19,7 @@ from surveys.cadence import WEEKDAY_LABELS, WEEKDAYS
 SAVE_VERB = "pulse.survey.save"
 FIX_THEM = "Nothing was saved: please fix the fields marked below and save again."
 # SurveyForm's fields this card has, in the order drawn; the inputs carry these ids.
-FIELDS = (
-    "name",
-    "bank_ids",
-    "channels",
-    "cadence",
-    "weekday",
-    "time",
-    "timezone",
-    "items_per_round",
-    "round_hours",
-    "digest_channel",
-    "digest_weekday",
-    "digest_time",
-    "k",
-)
+FIELDS = tuple(f for f in INPUT_FIELDS if f != "usergroup")  # no user-group audiences in Teams
 MULTI = ("bank_ids", "channels")
 
 
