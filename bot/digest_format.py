@@ -109,3 +109,19 @@ def footer_lines(digest: Digest) -> list[str]:
         digest.hidden_note,
         "Figures come from closed rounds only; participation includes the round still open.",
     ]
+
+
+def comments_note(digest: Digest) -> str | None:
+    """One line on comments waiting for a batch, or None when nothing is held."""
+    if not digest.comments_held:
+        return None
+    held = digest.comments_held
+    return (
+        f"{held} comment{'s are' if held != 1 else ' is'} held until at least "
+        f"{digest.comment_threshold} can be shown together, without names or times."
+    )
+
+
+def one_line(comment: str) -> str:
+    """A comment on one line: its own line breaks would break the list it sits in."""
+    return " ".join(comment.split())

@@ -117,5 +117,10 @@ def digest_text(digest: Digest) -> str:
         lines += _strands(digest, strands)
     for b in digest.behaviours:
         lines += _behaviours(digest, b)
+    if digest.comments:
+        lines += ["", "What people said:", *(f"- {fmt.one_line(c)}" for c in digest.comments)]
+    note = fmt.comments_note(digest)
+    if note is not None:
+        lines += ["", note]
     lines += ["", *fmt.footer_lines(digest)]
     return "\n".join(lines)

@@ -165,6 +165,24 @@ class Response(Base):
     day: Mapped[dt.date] = mapped_column(Date)
 
 
+class Comment(Base):
+    """One person's free-text comment on one round, anonymous like a response.
+
+    No user id and no time of any kind, not even the day: comments are released to leaders in
+    batches (surveys/comments.py), so nothing may tell when one was written. The key is
+    HMAC(round | "comment" | user id), one comment per person per round; SQLite keeps no rowid,
+    so row order does not give away who wrote first.
+    """
+
+    __tablename__ = "comments"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    respondent_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(500))
+
+
 class Holiday(Base):
     """Days with no rounds: a date range, first and last day included. No survey: every survey."""
 

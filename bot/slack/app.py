@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import Context
-from bot.slack.listeners import answers, checkins, commands, home, modals
+from bot.slack.listeners import answers, checkins, commands, comments, home, modals
 from bot.slack.oauth import oauth_settings
 from bot.slack.platform import make_client
 from bot.slack.roles import GroupCache
@@ -39,6 +39,7 @@ def build_slack_app(ctx: Context) -> AsyncApp:
 
     answers.register(app, ctx)
     checkins.register(app, ctx)
+    comments.register(app, ctx)
     groups = GroupCache()
     commands.register(app, ctx, groups)
     modals.register(app, ctx, groups)

@@ -13,6 +13,7 @@ from surveys.platform import Prompt, RoundMessage
 Block = dict[str, Any]
 MAX_BLOCKS = 50
 ANSWER_ACTION = "answer"
+COMMENT_ACTION = "comment:open"
 ANONYMITY_NOTE = (
     ":lock: Anonymous: your answer is stored without your name or the time, "
     "and results only show groups of {k} or more."
@@ -73,6 +74,21 @@ def round_blocks(message: RoundMessage) -> list[Block]:
             "elements": [
                 text_object(f"*{message.survey_name}* · open until {local_time(message.closes_at, message.timezone)}"),
                 text_object(ANONYMITY_NOTE.format(k=message.k)),
+            ],
+        }
+    )
+    # Free text is optional and goes in a modal (bot/slack/listeners/comments.py), never in the channel.
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"c:{message.round_id}",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": COMMENT_ACTION,
+                    "text": text_object("Add a comment", "plain_text"),
+                    "value": str(message.round_id),
+                }
             ],
         }
     )

@@ -184,7 +184,22 @@ def digest_blocks(digest: Digest) -> list[Block]:
     for b in digest.behaviours:
         blocks.append({"type": "divider"})
         blocks += behaviours_blocks(digest, b)
+    blocks += comments_blocks(digest)
     blocks.append({"type": "context", "elements": [text_object(line) for line in fmt.footer_lines(digest)]})
+    return blocks
+
+
+def comments_blocks(digest: Digest) -> list[Block]:
+    """The released batch of comments, text only, and how many are held."""
+    note = fmt.comments_note(digest)
+    if not digest.comments and note is None:
+        return []
+    blocks: list[Block] = [{"type": "divider"}]
+    if digest.comments:
+        lines = ["*What people said*", *(f"• {esc(fmt.one_line(c))}" for c in digest.comments)]
+        blocks += sections(lines)
+    if note is not None:
+        blocks.append({"type": "context", "elements": [text_object(note)]})
     return blocks
 
 

@@ -11,6 +11,7 @@ from storage import repo, rollups
 from storage.models import Round, Survey
 from storage.rollups import AnswerCount
 from surveys.banks import BankRegistry
+from surveys.comments import comment_threshold, released_comments
 from surveys.digest.behaviours import behaviour_sections
 from surveys.digest.frame import Frame
 from surveys.digest.model import Digest, Hidden, SegmentLabel
@@ -59,6 +60,8 @@ def assemble(
         behaviours=behaviours,
         hidden=Hidden(below_k=below, complementary=complementary, note=note),
         hidden_note=note,
+        # The batch itself needs the database: build_digest adds it (surveys/comments.py).
+        comment_threshold=comment_threshold(frame.k),
     )
 
 
@@ -91,4 +94,12 @@ async def build_digest(session: AsyncSession, survey: Survey, registry: BankRegi
     """One GROUP BY over the rounds the digest reads (storage/rollups.py), then `assemble`."""
     rounds = [r for r in await repo.rounds_of(session, survey.id) if r.opened_at <= now]
     rows = await rollups.answer_counts(session, rounds_read(survey, rounds, registry, now=now))
-    return assemble(survey, rounds, rows, registry, now=now)
+    digest = assemble(survey, rounds, rows, registry, now=now)
+    released = await released_comments(session, survey, rounds, now=now)
+    return digest.model_copy(
+        update={
+            "comments": released.comments,
+            "comments_held": released.held,
+            "comment_threshold": released.threshold,
+        }
+    )

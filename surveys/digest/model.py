@@ -292,6 +292,11 @@ class Digest(BaseModel):
     behaviours: list[Behaviours] = Field(default_factory=list)
     hidden: Hidden
     hidden_note: str
+    # Free text, released only in batches of at least `comment_threshold` (surveys/comments.py):
+    # texts only, no time, school or order of writing.
+    comments: list[str] = Field(default_factory=list, description="the latest batch, in no meaningful order")
+    comments_held: int = Field(default=0, description="comments from closed rounds waiting for a batch of their own")
+    comment_threshold: int = Field(default=0, description="comments are shown only this many or more together")
 
     @property
     def partnership(self) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.blocks import confirmation_text, round_blocks, round_fallback_text
+from bot.slack.blocks import COMMENT_ACTION, confirmation_text, round_blocks, round_fallback_text
 from bot.slack.checkin_blocks import (
     levels_view,
     picks_blocks,
@@ -38,7 +38,9 @@ def message(banks: BankRegistry, refs: list[tuple[str, str]]) -> RoundMessage:
 
 
 def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [el for b in blocks if b["type"] == "actions" for el in b["elements"]] + [
+    # The answer buttons: the round's "Add a comment" button is not one of them.
+    answers = [el for b in blocks if b["type"] == "actions" for el in b["elements"]]
+    return [el for el in answers if el["action_id"] != COMMENT_ACTION] + [
         b["accessory"] for b in blocks if "accessory" in b
     ]
 

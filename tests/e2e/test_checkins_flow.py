@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.slack.blocks import COMMENT_ACTION
 from storage.models import Response
 from surveys import operations
 from surveys.picks import TOOK_PART
@@ -35,7 +36,8 @@ def elements(message: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for block in message["blocks"]:
         for el in block.get("elements", []) + ([block["accessory"]] if "accessory" in block else []):
-            if el.get("type") == "button":
+            # The round's "Add a comment" button is not an answer.
+            if el.get("type") == "button" and el.get("action_id") != COMMENT_ACTION:
                 out.append({**el, "block_id": block.get("block_id")})
     return out
 
@@ -90,7 +92,7 @@ async def test_yes_no_not_sure(app: Harness, double: SlackDouble) -> None:
 
 async def test_strand_check_in_levels_modal_and_both_halves(app: Harness, double: SlackDouble) -> None:
     message = await open_round(app, double, bank_ids=["maturity-strands"], items_per_round=1)
-    assert len(message["blocks"]) == 5  # strand + now row + in-a-year + row, and the footer
+    assert len(message["blocks"]) == 6  # strand + now row + in-a-year + row, the footer and the comment button
     strand = json.loads(button(message, o="leading", f="now")["value"])["i"]
     bank = app.ctx.banks["maturity-strands"]
     item = bank.item(strand)
