@@ -57,9 +57,24 @@ def _line_of(node: yaml.Node | None, loc: tuple[str | int, ...]) -> int:
     return line
 
 
-def _pydantic_loc(err_loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
-    # Tagged/union validators add their own names to the location; keep the data path only.
-    return tuple(p for p in err_loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+def _data_loc(data: Any, err_loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """The part of pydantic's location that is a path through the file's data.
+
+    Validators add their own names to a location (union members, "function-after[...]"); those
+    are skipped by walking the data itself, so a key of any spelling keeps its place. The last
+    part is kept even when absent: it names a missing field.
+    """
+    path: list[str | int] = []
+    node = data
+    for i, part in enumerate(err_loc):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        elif not (i == len(err_loc) - 1 and isinstance(node, dict)):
+            continue
+        path.append(part)
+    return tuple(path)
 
 
 def parse_bank(text: str, file: str = "<bank>") -> Bank:
@@ -79,7 +94,7 @@ def parse_bank(text: str, file: str = "<bank>") -> Bank:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = _pydantic_loc(tuple(err["loc"]))
+            loc = _data_loc(data, tuple(err["loc"]))
             problems.append(BankProblem(file, _line_of(root, loc), _field_name(loc), err["msg"]))
         raise BankError(problems) from None
     extra = [BankProblem(file, _line_of(root, loc), _field_name(loc), msg) for loc, msg in bank.problems()]
