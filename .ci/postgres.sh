@@ -3,6 +3,8 @@
 # Installs Debian's package when the server binaries are missing.
 set -euo pipefail
 port="${PULSE_PG_PORT:-55432}"
+# Something else may hold the port (another cluster left running): take the next free one.
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
   export DEBIAN_FRONTEND=noninteractive
