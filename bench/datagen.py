@@ -25,25 +25,13 @@ from sqlalchemy.engine import make_url
 from bench import product
 from storage.db import Database, normalise_url
 from storage.migrate import MIGRATIONS
-from storage.models import Round
+from storage.models import Response, Round
 from surveys.anonymity import respondent_key
 from surveys.banks import BankRegistry
 
 GENERATOR_VERSION = 2
 FIRST_ROUND = dt.datetime(2025, 9, 1, 9, 0, tzinfo=ZoneInfo("Europe/London"))
-COLUMNS = (
-    "round_id",
-    "item_id",
-    "facet",
-    "respondent_key",
-    "bank_id",
-    "bank_version",
-    "segment",
-    "option",
-    "score",
-    "valence",
-    "day",
-)
+COLUMNS = tuple(column.name for column in Response.__table__.columns)
 CHUNK = 50_000
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -253,43 +254,27 @@ async def run(workdir: Path, params: Params | None = None) -> Outcome:
                 for app, child in servers.children.items():
                     servers.memory[app] = {"idle_peak_mb": child.peak_rss_mb(), "idle_rss_mb": child.rss_mb()}
                 users = itertools.count(1)
+                run = functools.partial(
+                    _one_run,
+                    servers=servers,
+                    double=double,
+                    db=db,
+                    round_id=round_.id,
+                    button=button,
+                    users=users,
+                    params=params,
+                )
                 runs: list[Run] = []
                 warm: list[Run] = []
                 with placement.load_side():
                     if params.warmup > 0:
                         for app in APPS:
-                            warm.append(
-                                await _one_run(
-                                    app,
-                                    0,
-                                    servers=servers,
-                                    double=double,
-                                    db=db,
-                                    round_id=round_.id,
-                                    button=button,
-                                    users=users,
-                                    params=params,
-                                    duration=params.warmup,
-                                )
-                            )
+                            warm.append(await run(app, 0, duration=params.warmup))
                     for r in range(1, params.rounds + 1):
                         # A rotating order, so no app always runs right after the same other one.
                         shift = (r - 1) % len(APPS)
                         for app in APPS[shift:] + APPS[:shift]:
-                            runs.append(
-                                await _one_run(
-                                    app,
-                                    r,
-                                    servers=servers,
-                                    double=double,
-                                    db=db,
-                                    round_id=round_.id,
-                                    button=button,
-                                    users=users,
-                                    params=params,
-                                    duration=params.duration,
-                                )
-                            )
+                            runs.append(await run(app, r, duration=params.duration))
                 for app, child in servers.children.items():
                     servers.memory[app].update(loaded_peak_mb=child.peak_rss_mb(), loaded_rss_mb=child.rss_mb())
                 log_errors = _log_errors(servers.children["product"])

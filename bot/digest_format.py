@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from surveys.digest import BehaviourCell, Digest, IndexPoint, ItemStat, LevelShare, Share
+from surveys.digest import Audit, BehaviourCell, Digest, IndexPoint, ItemStat, LevelShare, Share
 from surveys.digest.strands import median_label
 
 UP, DOWN = "▲", "▼"
@@ -125,3 +125,9 @@ def comments_note(digest: Digest) -> str | None:
 def one_line(comment: str) -> str:
     """A comment on one line: its own line breaks would break the list it sits in."""
     return " ".join(comment.split())
+
+
+def ranked_aspects(audit: Audit, aspects: list[str]) -> list[tuple[str, str]]:
+    """(label, % favourable) for the audit's strongest or weakest aspects, in their order."""
+    by_aspect = {a.aspect: a for a in audit.aspects}
+    return [(by_aspect[a].label, pct(by_aspect[a].favourable_pct)) for a in aspects]

@@ -38,15 +38,13 @@ def _audit(digest: Digest, audit: Audit) -> list[str]:
         )
     if digest.partnership and index.segments:
         lines.append("  by school: " + "  ".join(f"{s.label} {fmt.school_figure(s)}" for s in index.segments))
-    by_aspect = {a.aspect: a for a in audit.aspects}
     if audit.strongest:
         lines.append(
             "  strongest: "
-            + ", ".join(f"{by_aspect[a].label} {fmt.pct(by_aspect[a].favourable_pct)}" for a in audit.strongest)
+            + ", ".join(f"{label} {share}" for label, share in fmt.ranked_aspects(audit, audit.strongest))
         )
         lines.append(
-            "  weakest:   "
-            + ", ".join(f"{by_aspect[a].label} {fmt.pct(by_aspect[a].favourable_pct)}" for a in audit.weakest)
+            "  weakest:   " + ", ".join(f"{label} {share}" for label, share in fmt.ranked_aspects(audit, audit.weakest))
         )
     lines += ["", f"{'favourable':>10}  {'change':>10}  {'n':>4}  item"]
     items = [i for i in digest.items if i.bank_id == audit.bank_id]

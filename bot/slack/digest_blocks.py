@@ -83,15 +83,14 @@ def audit_blocks(digest: Digest, audit: Audit) -> list[Block]:
         head.append(f"By cycle: {fmt.trend_line(audit.trend)}")
     if digest.partnership and index.segments:
         head.append("By school: " + schools((s.label, f"*{fmt.school_figure(s)}*") for s in index.segments))
-    by_aspect = {a.aspect: a for a in audit.aspects}
     if audit.strongest:
         head.append(
             "Strongest: "
-            + " · ".join(f"{esc(by_aspect[a].label)} {fmt.pct(by_aspect[a].favourable_pct)}" for a in audit.strongest)
+            + " · ".join(f"{esc(label)} {share}" for label, share in fmt.ranked_aspects(audit, audit.strongest))
         )
         head.append(
             "Weakest: "
-            + " · ".join(f"{esc(by_aspect[a].label)} {fmt.pct(by_aspect[a].favourable_pct)}" for a in audit.weakest)
+            + " · ".join(f"{esc(label)} {share}" for label, share in fmt.ranked_aspects(audit, audit.weakest))
         )
     blocks = sections(head)
     items = [i for i in digest.items if i.bank_id == audit.bank_id]
