@@ -3,8 +3,10 @@
 One survey over `schools` school channels; `rounds` weekly rounds of `items` items each; every one
 of `staff` people per school answers every item. Answers are drawn from a seeded RNG (each school
 has its own warmth), and the generator keeps its own tally of what it wrote, so the digest built
-from the database can be checked against it. Surveys and rounds go in through the ORM (a few
-dozen rows); responses go in with executemany on SQLite and COPY on PostgreSQL.
+from the database can be checked against it. Every round is closed, so its answers are stored as
+sealing leaves them: counts per (round, item, school, option), never a row per person. Surveys
+and rounds go in through the ORM (a few dozen rows); counts go in with executemany on SQLite and
+COPY on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -25,13 +27,12 @@ from sqlalchemy.engine import make_url
 from bench import product
 from storage.db import Database, normalise_url
 from storage.migrate import MIGRATIONS
-from storage.models import Response, Round
-from surveys.anonymity import respondent_key
+from storage.models import Round, SealedCount
 from surveys.banks import BankRegistry
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 FIRST_ROUND = dt.datetime(2025, 9, 1, 9, 0, tzinfo=ZoneInfo("Europe/London"))
-COLUMNS = tuple(column.name for column in Response.__table__.columns)
+COLUMNS = tuple(column.name for column in SealedCount.__table__.columns)
 CHUNK = 50_000
 
 
@@ -150,12 +151,9 @@ def _rows(
 ) -> Iterator[tuple[Any, ...]]:
     bank = registry[product.BANK]
     rng = random.Random(f"pulse-bench-{shape.label}")
-    secret = product.ANONYMITY_SECRET.encode()
     channels = _channels(shape)
     warmth = [rng.uniform(0.35, 0.9) for _ in channels]
-    london = ZoneInfo("Europe/London")
-    for round_id, seq, opened, item_ids in rounds:
-        day = opened.astimezone(london).date()
+    for round_id, seq, _opened, item_ids in rounds:
         for item_id in item_ids:
             item = bank.item(item_id)
             assert item is not None
@@ -163,7 +161,8 @@ def _rows(
             favourable_options, other_options = options[:2], options[2:]
             for s, channel in enumerate(channels):
                 counts = gen.by_segment.setdefault((seq, item_id, channel), [0, 0])
-                for person in range(shape.staff):
+                sealed: dict[tuple[str, int, int], int] = {}
+                for _person in range(shape.staff):
                     agree = rng.random() < warmth[s]
                     if item.reverse:
                         agree = not agree
@@ -171,20 +170,13 @@ def _rows(
                     valence = bank.valence(item, option.value)
                     counts[0] += 1
                     counts[1] += valence == 1
-                    key = respondent_key(secret, round_id, item_id, f"U{s:04d}{person:05d}")
-                    yield (
-                        round_id,
-                        item_id,
-                        "",
-                        key,
-                        bank.id,
-                        bank.version,
-                        channel,
-                        option.value,
-                        option.score,
-                        valence,
-                        day,
-                    )
+                    group = (option.value, option.score, valence)
+                    sealed[group] = sealed.get(group, 0) + 1
+                for (value, score, valence), n in sorted(sealed.items()):
+                    row = {"round_id": round_id, "bank_id": bank.id, "item_id": item_id, "facet": "",
+                           "segment": channel, "score": score, "valence": valence, "option": value,
+                           "bank_version": bank.version, "n": n}
+                    yield tuple(row[c] for c in COLUMNS)
             gen.groups += len(channels)
 
 
@@ -220,9 +212,9 @@ def _sqlite_load(path: str, rows: Iterator[tuple[Any, ...]]) -> None:
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=OFF")
-        sql = f"INSERT INTO responses ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+        sql = f"INSERT INTO sealed_counts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         with conn:
-            for chunk in _chunks((*row[:-1], row[-1].isoformat()) for row in rows):
+            for chunk in _chunks(rows):
                 conn.executemany(sql, chunk)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -239,9 +231,9 @@ async def _postgres_load(url: str, rows: Iterator[tuple[Any, ...]]) -> None:
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         for chunk in _chunks(rows):
-            await conn.copy_records_to_table("responses", records=chunk, columns=list(COLUMNS))
+            await conn.copy_records_to_table("sealed_counts", records=chunk, columns=list(COLUMNS))
         # As autovacuum would have done by the time anyone asks for a digest.
-        await conn.execute("VACUUM ANALYZE responses")
+        await conn.execute("VACUUM ANALYZE sealed_counts")
     finally:
         await conn.close()
 

@@ -2,8 +2,8 @@
 
 The database holds one partnership survey (see bench/datagen.py) at 10,000, 100,000 and 1,000,000
 responses. The digest is surveys.operations.digest_for, the same call the CLI and the clock make.
-The floor is the cheapest query that reads every response once: a single GROUP BY over the
-responses table, through the same engine and driver. Goal: the digest within 2x of the floor at
+The floor is the cheapest query that reads every answer's count once: a single GROUP BY over the
+sealed counts, through the same engine and driver. Goal: the digest within 2x of the floor at
 1,000,000 rows. Runs on SQLite always (generated databases are cached in bench/.data) and on
 PostgreSQL when PULSE_BENCH_POSTGRES_URL names a server (a scratch database, dropped after).
 """
@@ -34,7 +34,7 @@ SIZES = (Shape(50, 2, 50, 2), Shape(50, 20, 50, 2), Shape(50, 200, 50, 2))
 QUICK_SIZES = (Shape(3, 6, 4, 2),)
 GOAL = 2.0
 FLOOR_SQL = (
-    "SELECT round_id, item_id, facet, segment, COUNT(*), SUM(score) FROM responses "
+    "SELECT round_id, item_id, facet, segment, SUM(n), SUM(score * n) FROM sealed_counts "
     "GROUP BY round_id, item_id, facet, segment"
 )
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bench.procs import child_env, pulse_command
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Response
+from storage.models import HeldAnswer, SealedCount
 from surveys import operations
 from surveys.banks import BankRegistry
 from surveys.config import SurveyConfig
@@ -141,8 +141,11 @@ async def digest_for(db: Database, registry: BankRegistry, survey_id: int, *, no
 
 
 async def count_responses(db: Database, round_id: int | None = None) -> int:
-    stmt = select(func.count()).select_from(Response)
+    """Answers stored: held for open rounds, sealed counts for closed ones."""
+    held = select(func.count()).select_from(HeldAnswer)
+    sealed = select(func.coalesce(func.sum(SealedCount.n), 0))
     if round_id is not None:
-        stmt = stmt.where(Response.round_id == round_id)
+        held = held.where(HeldAnswer.round_id == round_id)
+        sealed = sealed.where(SealedCount.round_id == round_id)
     async with db.session() as session:
-        return int(await session.scalar(stmt) or 0)
+        return int(await session.scalar(held) or 0) + int(await session.scalar(sealed) or 0)

@@ -102,26 +102,41 @@ def _choose(bank: Bank, item_id: str, rng: random.Random, warmth: float) -> str:
     return rng.choice(options[:2] if favourable else options[2:])
 
 
-def _expected(bank: Bank, answers: dict[str, dict[str, str]], k: int) -> dict[str, tuple[int, float | None]]:
-    out: dict[str, tuple[int, float | None]] = {}
+def _expected(bank: Bank, answers: dict[str, dict[str, str]]) -> dict[str, tuple[int, float]]:
+    out: dict[str, tuple[int, float]] = {}
     for item_id, by_person in answers.items():
         item = bank.item(item_id)
         assert item is not None
         n = len(by_person)
         fav = sum(1 for option in by_person.values() if bank.valence(item, option) == 1)
-        out[item_id] = (n, round(100.0 * fav / n, 1) if n >= k else None)
+        out[item_id] = (n, round(100.0 * fav / n, 1))
     return out
 
 
-def _check(digest: Digest, expected: dict[str, tuple[int, float | None]]) -> list[str]:
-    problems = []
-    for stat in digest.items:
-        n, pct = expected.get(stat.item_id, (0, None))
-        if stat.n != n or stat.favourable_pct != pct:
-            problems.append(f"{stat.item_id}: digest says n={stat.n}, {stat.favourable_pct}%; staff gave n={n}, {pct}%")
+def _cell_problem(
+    label: str, shown: tuple[int, float | None], suppressed: bool, truth: tuple[int, float], k: int
+) -> str:
+    """A shown figure must equal the staff's answers and stand on k or more; a hidden one publishes nothing."""
+    n, pct = shown
+    if suppressed:
+        return f"{label}: hidden, yet publishes n={n}, {pct}%" if n or pct is not None else ""
+    if truth[0] < k:
+        return f"{label}: shown with {truth[0]} answers, below k={k}"
+    return "" if shown == truth else f"{label}: digest says n={n}, {pct}%; staff gave n={truth[0]}, {truth[1]}%"
+
+
+def _check(digest: Digest, expected: dict[str, tuple[int, float]]) -> list[str]:
+    problems = [
+        _cell_problem(
+            stat.item_id, (stat.n, stat.favourable_pct), stat.suppressed, expected.get(stat.item_id, (0, 0.0)), digest.k
+        )
+        for stat in digest.items
+    ]
     if {s.item_id for s in digest.items} != set(expected):
         problems.append("the digest and the simulated staff cover different items")
-    return problems
+    if not any(not stat.suppressed for stat in digest.items):
+        problems.append("the digest shows no figure at all")
+    return [p for p in problems if p]
 
 
 def _check_schools(
@@ -135,10 +150,10 @@ def _check_schools(
         for cell in stat.segments:
             options = [o for person, o in answers.get(stat.item_id, {}).items() if school_of[person] == cell.segment]
             fav = sum(1 for o in options if bank.valence(item, o) == 1)
-            pct = round(100.0 * fav / len(options), 1) if options else None
-            if cell.n != len(options) or (not cell.suppressed and (cell.favourable_pct != pct or cell.n < digest.k)):
-                problems.append(f"{stat.item_id} at {cell.label}: digest says n={cell.n}, {cell.favourable_pct}%")
-    return problems
+            truth = (len(options), round(100.0 * fav / len(options), 1) if options else 0.0)
+            label = f"{stat.item_id} at {cell.label}"
+            problems.append(_cell_problem(label, (cell.n, cell.favourable_pct), cell.suppressed, truth, digest.k))
+    return [p for p in problems if p]
 
 
 def _edge(platform: Platform) -> Edge:
@@ -246,7 +261,7 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012, platform: 
             _say(f"\n{edge.digest_posted()} It reads:\n")
             _say(digest_text(digest))
             school_of = {p: audience.segments[place] for place, group in members.items() for p in group}
-            problems = _check(digest, _expected(bank, latest, digest.k))
+            problems = _check(digest, _expected(bank, latest))
             problems += _check_schools(digest, bank, latest, school_of)
             problems += edge.problems(clicks)
             passed = edge.passed(clicks)

@@ -112,13 +112,13 @@ def footer_lines(digest: Digest) -> list[str]:
 
 
 def comments_note(digest: Digest) -> str | None:
-    """One line on comments waiting for a batch, or None when nothing is held."""
-    if not digest.comments_held:
+    """One line on comments waiting for a batch, or None when nothing waits. Never how many: that
+    count, week on week, would say how many people wrote in each round."""
+    if not digest.comments_waiting:
         return None
-    held = digest.comments_held
     return (
-        f"{held} comment{'s are' if held != 1 else ' is'} held until at least "
-        f"{digest.comment_threshold} can be shown together, without names or times."
+        f"More comments are held until at least {digest.comment_threshold} people's "
+        "can be shown together, without names or times."
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,6 +43,8 @@ def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> AsyncEngine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Deleted rows are overwritten with zeros, so a sealed round's ballot box leaves no bytes behind.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine
@@ -70,6 +73,40 @@ class Database:
         """A session in a transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A session for a transaction that reads what it is about to write (the ballot box).
+
+        On SQLite it takes the write lock first (BEGIN IMMEDIATE), so what it reads cannot change
+        before it writes; PostgreSQL callers lock the rows they rely on (storage/ballots.py).
+        """
+        async with self.sessions() as session, session.begin():
+            if self.is_sqlite:
+                await session.execute(text("BEGIN IMMEDIATE"))
+            yield session
+
+    async def forget_deleted(self) -> bool:
+        """Leave no copy of deleted ballot-box rows in the database's files; False if it must wait.
+
+        SQLite (with secure_delete on, so deleted cells are zeroed) checkpoints its write-ahead
+        log into the main file and truncates it, which it can only do with no reader mid-way.
+        PostgreSQL rewrites the tables that held per-person rows (VACUUM FULL, so no dead tuple
+        keeps them) and, where the role may, switches and checkpoints the WAL so that the segments
+        that held them can be removed (with `wal_recycle = off` they are unlinked, not reused).
+        """
+        async with self.engine.connect() as conn:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if self.is_sqlite:
+                busy, _, _ = (await auto.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+                return not busy
+            await auto.execute(text("VACUUM FULL held_answers, held_comments, round_keys, deliveries"))
+            # A role that may not (not a superuser, no pg_checkpoint): docs/anonymity.md says what the WAL keeps.
+            with contextlib.suppress(Exception):
+                for _ in range(2):
+                    await auto.execute(text("SELECT pg_switch_wal()"))
+                    await auto.execute(text("CHECKPOINT"))
+        return True
 
     async def ping(self) -> bool:
         try:

@@ -1,4 +1,5 @@
-"""The tables. Responses are anonymous by construction: see ../shared/DESIGN.md."""
+"""The tables. Answers are held under a per-round key while a round is open and sealed into counts
+when it closes: see docs/anonymity.md."""
 
 from __future__ import annotations
 
@@ -7,18 +8,21 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -80,8 +84,10 @@ class Survey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Nothing is sent in quiet hours (local; may run past midnight; None for none) or, when
     # quiet_weekends, on Saturdays and Sundays. See surveys/calendar.py for the rules.
-    quiet_start: Mapped[dt.time | None] = mapped_column(Time, default=dt.time(19, 0))
-    quiet_end: Mapped[dt.time | None] = mapped_column(Time, default=dt.time(7, 0))
+    # No Python default: the ORM would put it in place of an explicit None ("no quiet hours").
+    # SurveyConfig carries the defaults.
+    quiet_start: Mapped[dt.time | None] = mapped_column(Time)
+    quiet_end: Mapped[dt.time | None] = mapped_column(Time)
     quiet_weekends: Mapped[bool] = mapped_column(Boolean, default=True)
     # One reminder this many hours before a round closes (never before half its window); 0: none.
     remind_hours: Mapped[int] = mapped_column(Integer, default=24)
@@ -106,6 +112,12 @@ class Round(Base):
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     # How many of its messages went out, kept when the delivery rows are purged at closing.
     sent_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The anonymity threshold its figures are shown with, fixed when it opens: a later edit of the
+    # survey may raise it but never lowers it (surveys/anonymity.py, `round_k`).
+    k: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    # Sealed, but the database files may still hold traces of its ballot box (SQLite's WAL, dead
+    # PostgreSQL tuples): surveys/closing.py scrubs them and clears this.
+    scrub_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Delivery(Base):
@@ -133,53 +145,100 @@ class Delivery(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Response(Base):
-    """One anonymous answer.
+class RoundKey(Base):
+    """The one secret that ties an open round's answers to the people who gave them.
 
-    No user id and no time finer than the day. The primary key leads with the round and an HMAC
-    that changes per round and item, and SQLite keeps no rowid, so not even row order tells who
-    answered when.
+    Random, made when the round opens, destroyed in the transaction that seals the round: after
+    that not even `PULSE_ANONYMITY_SECRET` can work out whose answer was whose. The key itself is
+    HMAC(secret, nonce) (surveys/keys.py), so the database alone cannot link answers while the
+    round is open either. On PostgreSQL the table is UNLOGGED (migration 0008): the nonce is never
+    written to the WAL, so neither WAL archives nor replicas keep it.
     """
 
-    __tablename__ = "responses"
-    __table_args__ = (
-        Index("ix_responses_round_item", "round_id", "item_id", "segment"),
-        # Covers the digest's GROUP BY (storage/rollups.py), so it is answered from the index alone.
-        Index("ix_responses_rollup", "round_id", "item_id", "facet", "segment", "score", "valence"),
-        {"sqlite_with_rowid": False},
-    )
+    __tablename__ = "round_keys"
 
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
-    item_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    # Which question of the item: "" for a plain item, "now"/"future" for a strand, "self"/"team"
-    # for a trust behaviour.
-    facet: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class HeldAnswer(Base):
+    """One answer of an open round, in the ballot box until the round is sealed.
+
+    The key is HMAC(round key, bank/item | person): it lets the person change the answer (`seq`,
+    the platform's time of the click in microseconds, keeps the latest of their clicks whichever
+    process stores it first) and see it on App Home, and lets a reminder skip them. At close the
+    rows become `SealedCount`s and are deleted. The primary key leads with the key, and SQLite
+    keeps no rowid, so the table's order says nothing about who answered when.
+
+    A trust-behaviour exercise is one row per person and perspective: `item_id` is the exercise
+    (the bank's id), `option` is "took-part" and `picks` holds the whole ballot, which is counted
+    per behaviour when the round is sealed and never kept.
+    """
+
+    __tablename__ = "held_answers"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
     respondent_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Which question of the item: "" for a plain item, "now"/"future" for a strand, the perspective
+    # ("self"/"team") for a trust-behaviour exercise.
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
     bank_id: Mapped[str] = mapped_column(String(80))
+    item_id: Mapped[str] = mapped_column(String(80))
     bank_version: Mapped[int] = mapped_column(Integer)
     segment: Mapped[str] = mapped_column(String(64))
     option: Mapped[str] = mapped_column(String(40))
     score: Mapped[int] = mapped_column(SmallInteger)
     # +1 favourable, 0 neutral, -1 unfavourable, reverse-scoring already applied.
     valence: Mapped[int] = mapped_column(SmallInteger)
-    day: Mapped[dt.date] = mapped_column(Date)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    picks: Mapped[str | None] = mapped_column(Text, default=None)
 
 
-class Comment(Base):
-    """One person's free-text comment on one round, anonymous like a response.
+class SealedCount(Base):
+    """How many people in one segment gave one answer to one question of a closed round.
 
-    No user id and no time of any kind, not even the day: comments are released to leaders in
-    batches (surveys/comments.py), so nothing may tell when one was written. The key is
-    HMAC(round | "comment" | user id), one comment per person per round; SQLite keeps no rowid,
-    so row order does not give away who wrote first.
+    All that survives of a round's answers: no key, no time, no order of arrival (a round's counts
+    are written together, in the order of this primary key). Digests read only these.
     """
 
-    __tablename__ = "comments"
+    __tablename__ = "sealed_counts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    bank_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    score: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    valence: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    option: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The bank version whose scale scored the answers (answers keep their scores if a bank changes).
+    bank_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class HeldComment(Base):
+    """One person's free-text comment on an open round, keyed like a held answer, no time kept."""
+
+    __tablename__ = "held_comments"
     __table_args__ = ({"sqlite_with_rowid": False},)
 
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
     respondent_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     segment: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(500))
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class SealedComment(Base):
+    """A comment of a closed round: its text and nothing else, numbered in an order set by the text."""
+
+    __tablename__ = "sealed_comments"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
     text: Mapped[str] = mapped_column(String(500))
 
 

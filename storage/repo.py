@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Delivery, DigestPost, Response, Round, Survey, utcnow
+from storage.models import Delivery, DigestPost, Round, Survey, utcnow
 
 
 async def get_survey(session: AsyncSession, survey_id: int) -> Survey | None:
@@ -208,79 +208,6 @@ async def count_failed_deliveries(session: AsyncSession, survey_id: int) -> int:
 def _insert(session: AsyncSession, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-# The answer upsert, built once per dialect: it is on the path of every click.
-_UPSERTS: dict[str, Any] = {}
-
-
-def _upsert_statement(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    stmt = _UPSERTS.get(dialect)
-    if stmt is None:
-        table = Response.__table__
-        assert isinstance(table, Table)
-        # The Core table, not the mapped class: an executemany of plain rows, no ORM bookkeeping.
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        stmt = _UPSERTS[dialect] = insert.on_conflict_do_update(
-            index_elements=["round_id", "item_id", "facet", "respondent_key"],
-            set_={c: insert.excluded[c] for c in ("option", "score", "valence", "day", "segment")},
-        )
-    return stmt
-
-
-async def upsert_response(session: AsyncSession, values: dict[str, Any]) -> None:
-    """Store an answer, or replace the same person's earlier answer to the same item and round."""
-    await upsert_responses(session, [values])
-
-
-async def upsert_responses(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """`upsert_response` for many answers (one executemany); no two may share a key."""
-    if rows:
-        await session.execute(_upsert_statement(session), [dict(r) for r in rows])
-
-
-async def response_option(session: AsyncSession, round_id: int, item_id: str, facet: str, key: str) -> str | None:
-    stmt = select(Response.option).where(
-        Response.round_id == round_id,
-        Response.item_id == item_id,
-        Response.facet == facet,
-        Response.respondent_key == key,
-    )
-    return (await session.scalars(stmt)).first()
-
-
-async def earlier_answers(
-    session: AsyncSession, people: Sequence[tuple[int, str, Sequence[str], str]]
-) -> dict[tuple[int, str, str], dict[str, str]]:
-    """The stored options of (round, item, facets, key)s, in one query: (round, item, key) -> facet -> option.
-
-    Grouped by round and item, so each group is an index search on the whole primary key.
-    """
-    groups: dict[tuple[int, str], tuple[set[str], set[str]]] = {}
-    for round_id, item_id, facets, key in people:
-        wanted_facets, keys = groups.setdefault((round_id, item_id), (set(), set()))
-        wanted_facets.update(facets)
-        keys.add(key)
-    if not groups:
-        return {}
-    stmt = select(Response.round_id, Response.item_id, Response.respondent_key, Response.facet, Response.option).where(
-        or_(
-            *(
-                and_(
-                    Response.round_id == round_id,
-                    Response.item_id == item_id,
-                    Response.facet.in_(sorted(facets)),
-                    Response.respondent_key.in_(sorted(keys)),
-                )
-                for (round_id, item_id), (facets, keys) in groups.items()
-            )
-        )
-    )
-    found: dict[tuple[int, str, str], dict[str, str]] = {}
-    for row in await session.execute(stmt):
-        found.setdefault((row.round_id, row.item_id, row.respondent_key), {})[row.facet] = row.option
-    return found
 
 
 async def claim_digest_slot(session: AsyncSession, survey_id: int, slot: dt.datetime) -> bool:

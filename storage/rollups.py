@@ -1,13 +1,11 @@
-"""Roll anonymous answers up in SQL.
+"""Roll sealed counts up in SQL.
 
 `answer_counts` is the digest's one scan: a GROUP BY at the finest grain any figure needs
 (round, item, facet, segment, score, valence). Every coarser figure (per item, aspect, strand,
 school, round, cycle or rolling window of rounds) is a sum of these groups, so the digest reads
-the responses once and adds up a few thousand groups instead of scanning the table once per
-breakdown. A window is a choice of rounds: pass the window's round ids.
-
-The covering index `ix_responses_rollup` (migration 0004) holds exactly these columns, so the
-database answers from the index alone.
+the counts once and adds up a few thousand groups instead of scanning once per breakdown. A
+window is a choice of rounds: pass the window's round ids. Only sealed rounds have counts; an
+open round's answers are held apart (storage/ballots.py) and read by nobody's digest.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Response
+from storage.models import SealedCount
 
 
 @dataclass(frozen=True)
@@ -35,28 +33,21 @@ class AnswerCount:
 
 
 async def answer_counts(session: AsyncSession, round_ids: Sequence[int]) -> list[AnswerCount]:
-    """One row per (round, item, facet, segment, score, valence), counted by the database."""
+    """One row per (round, item, facet, segment, score, valence), summed by the database."""
     if not round_ids:
         return []
+    grain = (
+        SealedCount.round_id,
+        SealedCount.item_id,
+        SealedCount.facet,
+        SealedCount.segment,
+        SealedCount.score,
+        SealedCount.valence,
+    )
     stmt = (
-        select(
-            Response.round_id,
-            Response.item_id,
-            Response.facet,
-            Response.segment,
-            Response.score,
-            Response.valence,
-            func.count(),
-        )
-        .where(Response.round_id.in_(sorted(set(round_ids))))
-        .group_by(
-            Response.round_id,
-            Response.item_id,
-            Response.facet,
-            Response.segment,
-            Response.score,
-            Response.valence,
-        )
+        select(*grain, func.sum(SealedCount.n))
+        .where(SealedCount.round_id.in_(sorted(set(round_ids))))
+        .group_by(*grain)
     )
     return [
         AnswerCount(int(r), str(i), str(f), str(s), int(sc), int(v), int(n))

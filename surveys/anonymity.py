@@ -1,9 +1,10 @@
-"""The anonymity policy: respondent keys and small-cell suppression."""
+"""The anonymity policy: the threshold k, coarse counts of open rounds, and small-cell suppression.
+
+Respondent keys live in surveys/keys.py.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -11,14 +12,21 @@ MIN_K = 3
 DEFAULT_K = 5
 
 
-def respondent_key(secret: bytes, round_id: int, item_id: str, user_id: str) -> str:
-    """Unique per person within one round and item, and unlinkable across rounds and items."""
-    message = f"{round_id}|{item_id}|{user_id}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
-
-
 def effective_k(k: int) -> int:
     return max(MIN_K, k)
+
+
+# An open round's participation moves with every answer, so anyone watching it could tell when
+# each person answered. It is shown only from k up, and then in steps of this size.
+COARSE_STEP = 5
+
+
+def coarse(n: float, k: int) -> int | None:
+    """An open round's count as it may be shown: None below k, else rounded down to a step (never below k)."""
+    if n < k:
+        return None
+    whole = int(n)
+    return max(k, whole - whole % COARSE_STEP)
 
 
 # Hiding small groups within one breakdown (one total split into disjoint cells, e.g. one item in
@@ -34,10 +42,12 @@ class Hiding:
 
     below_k: frozenset[str]
     complementary: frozenset[str]
+    # Cells of k or more whose every answer fell on one side (`unanimous`).
+    unanimous: frozenset[str] = frozenset()
 
     @property
     def hidden(self) -> frozenset[str]:
-        return self.below_k | self.complementary
+        return self.below_k | self.complementary | self.unanimous
 
 
 def below_k(n: int, k: int) -> bool:
@@ -56,3 +66,15 @@ def hide(counts: Mapping[str, int], k: int) -> Hiding:
             break
         extra.add(spare[0][1])
     return Hiding(frozenset(small), frozenset(extra))
+
+
+
+def unanimous(n: int, *shown: int) -> bool:
+    """A figure that tells every person's answer: one of its shown counts is none or all of `n`.
+
+    "100 % agree" says what each of them answered; "0 % disagree" says what none of them did.
+    The counts held to it are the shares a digest prints: favourable and unfavourable for a
+    statement (not neutral: most scales have none, and it is 0 % there), the share at Embedding or
+    Leading for a strand.
+    """
+    return n > 0 and any(count in (0, n) for count in shown)

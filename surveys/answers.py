@@ -5,8 +5,10 @@ many clicks (surveys/recording.py) while `record_answer` keeps doing one at a ti
 
 * `plan_answer` checks the click against what it needs of its round (`RoundFacts`) and says what
   would be stored, or why nothing will be (an invalid button, a closed round). No database.
-* `settle` turns a plan and this person's earlier answers to the item into the result and the
-  row to write (None when the answer did not change).
+* `write_answers` reads the rounds' keys (locked, so no round is sealed meanwhile), works out each
+  person's respondent key, and `settle` turns a plan and this person's held answers to the item
+  into the result and the row to write (None when the answer did not change, or a later click
+  of theirs already stands).
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import repo
+from storage import ballots
+from storage.ballots import Held
+from storage.db import Database
 from storage.models import Round, Survey
-from surveys.anonymity import respondent_key
 from surveys.banks import BankRegistry
+from surveys.keys import round_keys, subject
 
 
 class Answer(BaseModel):
@@ -45,6 +48,8 @@ class Outcome(Enum):
     UNCHANGED = "unchanged"
     CLOSED = "closed"
     INVALID = "invalid"
+    # A later click by the same person reached us first and stands (`previous_label`).
+    SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
@@ -124,12 +129,17 @@ def _segment(kind: str, audience: Sequence[Any], channel_id: str | None) -> str 
 
 @dataclass(frozen=True)
 class Plan:
-    """A valid click on an open round: the row it would store, and how to word the result."""
+    """A valid click on a round that was open when it was checked: what it would store, and how
+    to word the result. Its respondent key is worked out only when it is written, from the round's
+    key read in that transaction (`write_answers`)."""
 
     round_id: int
+    bank_id: str
     item_id: str
     facet: str
-    key: str
+    user_id: str
+    # When the person clicked (microseconds): of one person's clicks the latest stands.
+    seq: int
     # Every question of the item, to tell which of the others are still unanswered.
     facets: tuple[str, ...]
     # option value -> label, to name an earlier answer.
@@ -138,27 +148,27 @@ class Plan:
     result: AnswerResult
 
     @property
-    def person(self) -> tuple[int, str, str]:
-        """This person's answers to this item, whatever the question: one FIFO lock's worth."""
-        return (self.round_id, self.item_id, self.key)
+    def person(self) -> tuple[int, str, str, str]:
+        """This person's answers to this item, whatever the question (in memory only, never stored)."""
+        return (self.round_id, self.bank_id, self.item_id, self.user_id)
 
 
 def plan_answer(
     facts: RoundFacts | None,
     registry: BankRegistry,
-    secret: bytes,
     answer: Answer,
     *,
     user_id: str,
     channel_id: str | None,
     now: dt.datetime,
+    seq: int,
 ) -> Plan | AnswerResult:
     """What this click would store, or the result that stores nothing (invalid, closed)."""
     bank_id = facts.bank_of(answer.item_id) if facts is not None else None
     bank = registry.get(bank_id) if bank_id is not None else None
     # A picks exercise is answered through its form (surveys/picks.py), never one button at a time.
     item = bank.item(answer.item_id) if bank is not None and bank.kind != "picks" else None
-    if facts is None or bank is None or item is None or answer.facet not in bank.facets():
+    if facts is None or bank is None or item is None or answer.facet not in bank.facets() or not user_id:
         return AnswerResult(Outcome.INVALID)
     scale = bank.scale_of(item)
     option = scale.option(answer.option)
@@ -167,13 +177,11 @@ def plan_answer(
     if option is None or valence is None or segment is None:
         return AnswerResult(Outcome.INVALID, item.text)
     if facts.closed(now):
-        return AnswerResult(Outcome.CLOSED, item.text, option.label, facet=answer.facet, item_name=item.name)
-    key = respondent_key(secret, facts.round_id, item.id, user_id)
+        return _closed(item.text, option.label, answer.facet, item.name)
     row = {
         "round_id": facts.round_id,
         "item_id": item.id,
         "facet": answer.facet,
-        "respondent_key": key,
         "bank_id": bank.id,
         # The version whose scale scored this answer: the loaded one, which is the round's own
         # unless the bank was edited while the round was open.
@@ -182,8 +190,8 @@ def plan_answer(
         "option": option.value,
         "score": option.score,
         "valence": valence,
-        # The day in the survey's zone is the finest time a response keeps.
-        "day": now.astimezone(ZoneInfo(facts.timezone)).date(),
+        "seq": seq,
+        "picks": None,
     }
     result = AnswerResult(
         Outcome.UNCHANGED,
@@ -195,26 +203,61 @@ def plan_answer(
         item_name=item.name,
     )
     labels = {o.value: o.label for o in scale.options}
-    return Plan(facts.round_id, item.id, answer.facet, key, bank.facets(), labels, row, result)
+    return Plan(facts.round_id, bank.id, item.id, answer.facet, user_id, seq, bank.facets(), labels, row, result)
 
 
-def settle(plan: Plan, earlier: Mapping[str, str]) -> tuple[AnswerResult, Mapping[str, Any] | None]:
-    """The result, given this person's earlier answers to the item (facet -> option), and the row
-    to write, or None when the answer is the one already stored."""
-    previous = earlier.get(plan.facet)
-    open_facets = tuple(f for f in plan.facets if f != plan.facet and f not in earlier)
-    result = replace(
-        plan.result,
-        previous_label=plan.labels.get(previous, previous) if previous is not None else "",
-        open_facets=open_facets,
-    )
-    if previous == plan.row["option"]:
-        return result, None
+def _closed(item_text: str, label: str, facet: str, name: str) -> AnswerResult:
+    return AnswerResult(Outcome.CLOSED, item_text, label, facet=facet, item_name=name)
+
+
+def settle(plan: Plan, earlier: Sequence[Held]) -> tuple[AnswerResult, Mapping[str, Any] | None]:
+    """The result, given this person's held answers to the item, and the row to write (None when
+    the answer is the one already held, or a later click of theirs already stands)."""
+    mine = {h.facet: h for h in earlier}
+    previous = mine.get(plan.facet)
+    open_facets = tuple(f for f in plan.facets if f != plan.facet and f not in mine)
+    result = replace(plan.result, open_facets=open_facets)
+    if previous is not None:
+        result = replace(result, previous_label=plan.labels.get(previous.option, previous.option))
+        if previous.seq > plan.seq:
+            # Clicks may reach us out of order (Slack retries, two web processes): the later stands.
+            same = previous.option == plan.row["option"]
+            return replace(result, outcome=Outcome.UNCHANGED if same else Outcome.SUPERSEDED), None
+        if previous.option == plan.row["option"]:
+            return result, None
     return replace(result, outcome=Outcome.CHANGED if previous is not None else Outcome.RECORDED), plan.row
 
 
+async def write_answers(session: AsyncSession, secret: bytes, plans: Sequence[Plan]) -> list[AnswerResult]:
+    """Hold the planned answers in the caller's `Database.writing()` transaction; one result each.
+
+    The rounds' keys are read and locked first: a round sealed since its click was checked has no
+    key any more, and its clicks store nothing.
+    """
+    keys = await round_keys(session, secret, {p.round_id for p in plans}, lock=True)
+    keyed = {
+        i: keys[p.round_id].respondent(subject(p.bank_id, p.item_id), p.user_id)
+        for i, p in enumerate(plans)
+        if p.round_id in keys
+    }
+    earlier = await ballots.held_answers(session, [(plans[i].round_id, key) for i, key in keyed.items()])
+    results: list[AnswerResult] = []
+    rows: list[dict[str, Any]] = []
+    for i, plan in enumerate(plans):
+        key = keyed.get(i)
+        if key is None:
+            results.append(_closed(plan.result.item_text, plan.result.option_label, plan.facet, plan.result.item_name))
+            continue
+        result, row = settle(plan, earlier.get((plan.round_id, key), []))
+        results.append(result)
+        if row is not None:
+            rows.append({**row, "respondent_key": key})
+    await ballots.hold_answers(session, rows)
+    return results
+
+
 async def record_answer(
-    session: AsyncSession,
+    db: Database,
     registry: BankRegistry,
     secret: bytes,
     answer: Answer,
@@ -222,14 +265,30 @@ async def record_answer(
     user_id: str,
     channel_id: str | None,
     now: dt.datetime,
+    seq: int | None = None,
 ) -> AnswerResult:
-    """Check and store one click in the caller's transaction."""
-    facts = await round_facts(session, answer.round_id)
-    plan = plan_answer(facts, registry, secret, answer, user_id=user_id, channel_id=channel_id, now=now)
+    """Check and store one click in a transaction of its own."""
+    async with db.session() as session:
+        facts = await round_facts(session, answer.round_id)
+    plan = plan_answer(
+        facts, registry, answer, user_id=user_id, channel_id=channel_id, now=now, seq=seq or click_seq(now)
+    )
     if isinstance(plan, AnswerResult):
         return plan
-    earlier = await repo.earlier_answers(session, [(plan.round_id, plan.item_id, plan.facets, plan.key)])
-    result, row = settle(plan, earlier.get(plan.person, {}))
-    if row is not None:
-        await repo.upsert_responses(session, [row])
+    async with db.writing() as session:
+        [result] = await write_answers(session, secret, [plan])
     return result
+
+
+def click_seq(at: dt.datetime) -> int:
+    """A click's place among one person's clicks: its time in microseconds."""
+    return int(at.timestamp() * 1_000_000)
+
+
+def slack_seq(action_ts: Any, fallback: dt.datetime) -> int:
+    """Slack's `action_ts` ("1712345678.123456") in microseconds, or the receipt time without one."""
+    try:
+        seconds, _, fraction = str(action_ts).partition(".")
+        return int(seconds) * 1_000_000 + int((fraction + "000000")[:6])
+    except ValueError:
+        return click_seq(fallback)

@@ -1,20 +1,23 @@
-"""Free-text comments: stored like answers, released to leaders only in batches.
+"""Free-text comments: held like answers while the round is open, released to leaders only in batches.
 
-A comment is one person's few words on a round, optional, at most `MAX_LENGTH` characters. It is
-stored with a respondent key (HMAC of round | "comment" | user id) and the segment, never with a
-user id or any time, and it can be edited until the round closes.
+A comment is one person's few words on a round, optional, at most `MAX_LENGTH` characters. While
+the round is open it is held under a respondent key from the round's key (surveys/keys.py), with
+the segment and never a user id or a time, and it can be edited. Sealing the round keeps the
+bare text only, in an order set by its words (storage/ballots.py).
 
 Words identify people far more easily than a click, so comments have their own rules:
 
 * **Their own threshold.** `comment_threshold(k)` is `max(k, MIN_BATCH)` (10 by default, never
-  below k): comments are shown only when at least that many are shown together.
-* **Batches, never live.** Only closed rounds count. Walking the survey's closed rounds oldest
-  first, comments pile up until there are at least the threshold; those rounds' comments form a
-  batch. The digest shows the latest batch; comments that do not yet make a batch are held and
-  only counted. A closed round's comments cannot change, so batches never change either.
+  below k): comments are shown only when at least that many people's are shown together.
+* **Batches of people, never live.** Only sealed rounds count. One round holds at most one
+  comment per person, but the same person may write in several rounds, so a batch is only
+  known to hold `threshold` different people when one of its rounds alone has that many
+  comments. Walking the survey's sealed rounds oldest first, rounds pile up until one of them
+  has; those rounds' comments form a batch. The digest shows the latest batch, and says only
+  whether comments are waiting, never how many (that count, week on week, would give each
+  round's). A sealed round's comments cannot change, so batches never change either.
 * **No time, no school, no order.** A released comment is its text only: no round, no segment,
-  and the batch is ordered by a hash of the text, so neither writing order nor who wrote first
-  can be read from it.
+  and the batch is ordered by a hash of the text.
 """
 
 from __future__ import annotations
@@ -28,19 +31,20 @@ from enum import Enum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import comments as store
+from storage import ballots
+from storage.db import Database
 from storage.models import Round, Survey
-from surveys.anonymity import effective_k, respondent_key
-from surveys.answers import segment_for
+from surveys.anonymity import effective_k
+from surveys.answers import click_seq, segment_for
+from surveys.keys import COMMENT_SUBJECT, round_key
 
 MAX_LENGTH = 500
 MIN_BATCH = 10
-COMMENT_ITEM = "comment"
 
 
-def comment_threshold(k: int) -> int:
-    """How many comments must be shown together at least."""
-    return max(effective_k(k), MIN_BATCH)
+def comment_threshold(*ks: int) -> int:
+    """How many people's comments must be shown together at least (the largest k given counts)."""
+    return max(*(effective_k(k) for k in ks), MIN_BATCH)
 
 
 class CommentOutcome(Enum):
@@ -63,7 +67,7 @@ def clean_text(text: str) -> str:
 
 
 async def record_comment(
-    session: AsyncSession,
+    db: Database,
     secret: bytes,
     round_id: int,
     user_id: str,
@@ -71,16 +75,17 @@ async def record_comment(
     text: str,
     now: dt.datetime,
 ) -> CommentResult:
-    """Store the person's comment on the round, replacing an earlier one; refused once the round closes."""
-    found = (
-        await session.execute(
-            select(Round, Survey).join(Survey, Survey.id == Round.survey_id).where(Round.id == round_id)
-        )
-    ).first()
+    """Hold the person's comment on the round, replacing an earlier one; refused once the round closes."""
+    async with db.session() as session:
+        found = (
+            await session.execute(
+                select(Round, Survey).join(Survey, Survey.id == Round.survey_id).where(Round.id == round_id)
+            )
+        ).first()
     if found is None or not user_id:
         return CommentResult(CommentOutcome.INVALID)
     round_, survey = found[0], found[1]
-    threshold = comment_threshold(survey.k)
+    threshold = comment_threshold(round_.k, survey.k)
     if round_.closed_at is not None or now >= round_.closes_at:
         return CommentResult(CommentOutcome.CLOSED, threshold)
     segment = segment_for(survey, channel_id)
@@ -91,17 +96,23 @@ async def record_comment(
         return CommentResult(CommentOutcome.EMPTY, threshold)
     if len(cleaned) > MAX_LENGTH:
         return CommentResult(CommentOutcome.TOO_LONG, threshold)
-    key = respondent_key(secret, round_id, COMMENT_ITEM, user_id)
-    replaced = await store.upsert_comment(session, round_id=round_id, key=key, segment=segment, text=cleaned)
+    async with db.writing() as session:
+        key = await round_key(session, secret, round_id, lock=True)
+        if key is None:
+            return CommentResult(CommentOutcome.CLOSED, threshold)
+        mine = key.respondent(COMMENT_SUBJECT, user_id)
+        replaced = await ballots.hold_comment(
+            session, round_id=round_id, key=mine, segment=segment, text=cleaned, seq=click_seq(now)
+        )
     return CommentResult(CommentOutcome.CHANGED if replaced else CommentOutcome.RECORDED, threshold)
 
 
 @dataclass(frozen=True)
 class Released:
-    """What the digest shows of comments: a batch of texts (maybe none) and how many are held."""
+    """What the digest shows of comments: a batch of texts (maybe none), and whether more wait."""
 
     comments: list[str]
-    held: int
+    waiting: bool
     threshold: int
 
 
@@ -110,20 +121,23 @@ def _shuffled(survey_id: int, texts: Sequence[str]) -> list[str]:
     return sorted(texts, key=lambda t: hashlib.sha256(f"{survey_id}|{t}".encode()).hexdigest())
 
 
-def batches(counts: Sequence[tuple[int, int]], threshold: int) -> tuple[list[list[int]], int]:
-    """Closed rounds (id, comments) oldest first -> the sealed batches' round ids, and the comments held."""
-    sealed: list[list[int]] = []
+def batches(counts: Sequence[tuple[int, int]], threshold: int) -> tuple[list[list[int]], bool]:
+    """Sealed rounds (id, comments) oldest first -> the released batches' round ids, and whether
+    comments wait for a batch of their own.
+
+    A batch closes at the first round with `threshold` comments: one round's comments are by
+    different people, several rounds' may not be.
+    """
+    released: list[list[int]] = []
     pending: list[int] = []
-    held = 0
     for round_id, n in counts:
         if not n:
             continue
         pending.append(round_id)
-        held += n
-        if held >= threshold:
-            sealed.append(pending)
-            pending, held = [], 0
-    return sealed, held
+        if n >= threshold:
+            released.append(pending)
+            pending = []
+    return released, bool(pending)
 
 
 async def released_comments(
@@ -131,30 +145,25 @@ async def released_comments(
     survey: Survey,
     rounds: Sequence[Round],
     threshold: int | None = None,
-    *,
-    now: dt.datetime,
 ) -> Released:
-    """The latest batch of comments from closed rounds, and how many wait for a batch of their own."""
-    threshold = max(threshold or 0, comment_threshold(survey.k))
-    closed = sorted(
-        (r for r in rounds if r.survey_id == survey.id and (r.closed_at is not None or r.closes_at <= now)),
-        key=lambda r: r.seq,
-    )
-    per_round = await store.comment_counts(session, [r.id for r in closed])
-    sealed, held = batches([(r.id, per_round.get(r.id, 0)) for r in closed], threshold)
-    texts = await store.comment_texts(session, sealed[-1]) if sealed else []
-    return Released(_shuffled(survey.id, texts), held, threshold)
+    """The latest batch of comments from sealed rounds, and whether more wait for a batch."""
+    closed = sorted((r for r in rounds if r.survey_id == survey.id and r.closed_at is not None), key=lambda r: r.seq)
+    threshold = comment_threshold(threshold or 0, survey.k, *(r.k for r in closed))
+    per_round = await ballots.sealed_comment_counts(session, [r.id for r in closed])
+    released, waiting = batches([(r.id, per_round.get(r.id, 0)) for r in closed], threshold)
+    texts = await ballots.sealed_comment_texts(session, released[-1]) if released else []
+    return Released(_shuffled(survey.id, texts), waiting, threshold)
 
 
 async def comment_threshold_for(session: AsyncSession, round_id: int, now: dt.datetime) -> int | None:
     """The threshold to promise someone about to write on this round, or None if it takes no comments now."""
     found = (
         await session.execute(
-            select(Round.closes_at, Round.closed_at, Survey.k)
+            select(Round.closes_at, Round.closed_at, Round.k.label("round_k"), Survey.k)
             .join(Survey, Survey.id == Round.survey_id)
             .where(Round.id == round_id)
         )
     ).first()
     if found is None or found.closed_at is not None or now >= found.closes_at:
         return None
-    return comment_threshold(found.k)
+    return comment_threshold(found.round_k, found.k)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import repo, rollups
+from storage import ballots, repo, rollups
 from storage.models import Round, Survey
 from surveys import calendar
-from surveys.anonymity import effective_k
+from surveys.anonymity import coarse, effective_k
 from surveys.cadence import describe_schedule, due_for
 from surveys.config import SurveyConfig
 from surveys.operations import NotFound
@@ -129,7 +129,10 @@ async def status_of(session: AsyncSession, survey: Survey, *, now: dt.datetime) 
     latest = await repo.latest_round(session, survey.id)
     round_status = None
     if latest is not None:
+        k = max(k, latest.k)
         per_item = await answers_per_item(session, latest)
+        if per_item is not None and latest.closed_at is None:
+            per_item = coarse(per_item, k)
         too_few = per_item is None or per_item < k
         round_status = RoundStatus(
             seq=latest.seq,
@@ -171,8 +174,10 @@ async def next_round_at(session: AsyncSession, survey: Survey, now: dt.datetime)
 
 
 async def answers_per_item(session: AsyncSession, round_: Round) -> float | None:
-    """How many people answered each of a round's items, on average (SQL counts, not rows)."""
-    counts = await rollups.answer_counts(session, [round_.id])
+    """How many people answered each of a round's items, on average (SQL counts, not rows): from
+    its sealed counts once closed, from what it holds while open (then `coarse` before showing)."""
+    sealed = round_.closed_at is not None
+    counts = await (rollups.answer_counts if sealed else ballots.held_counts)(session, [round_.id])
     # A strand or behaviour item has several facets per person: count the busiest one.
     by_item: dict[str, dict[str, int]] = {}
     for c in counts:

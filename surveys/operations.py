@@ -11,6 +11,7 @@ from storage.models import Round
 from surveys.banks import BankRegistry
 from surveys.cadence import due_for
 from surveys.calendar import scheduled_slot
+from surveys.closing import close_due_rounds
 from surveys.digest import Digest, build_digest
 from surveys.platform import ChatPlatform
 from surveys.rounds import open_round
@@ -75,6 +76,8 @@ async def _open(
 
 
 async def digest_for(db: Database, banks: BankRegistry, survey_id: int, *, now: dt.datetime) -> Digest:
+    # A digest reads sealed counts only: rounds whose time is up are sealed first.
+    await close_due_rounds(db, now=now)
     async with db.session() as session:
         survey = await repo.get_survey(session, survey_id)
         if survey is None:
@@ -92,6 +95,7 @@ async def post_digest(
     scheduled: bool = False,
 ) -> Digest | None:
     """Build and post the digest; a scheduled one is posted once per slot, however often it fires."""
+    await close_due_rounds(db, now=now)
     async with db.session() as session:
         survey = await repo.get_survey(session, survey_id)
         if survey is None:

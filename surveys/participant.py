@@ -1,22 +1,26 @@
 """What one person sees of the rounds open to them: the items, and what they answered.
 
-Their answers are found at the moment of asking, by recomputing their respondent keys
-(HMAC of round, item and their id) and looking those up; nothing links them to the answers in
-storage, and nothing here is stored or logged.
+Their answers are found at the moment of asking, by working out their respondent keys from the
+round's key (surveys/keys.py) and looking those up; nothing links them to the answers in
+storage, and nothing here is stored or logged. Once a round is sealed nobody's answers can be
+found, theirs included.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Response, Round, Survey
-from surveys.anonymity import respondent_key
+from storage import ballots
+from storage.models import Round, Survey
+from surveys.anonymity import effective_k
 from surveys.banks import BankRegistry
+from surveys.keys import round_keys, subject
 
 
 @dataclass(frozen=True)
@@ -56,19 +60,12 @@ async def open_rounds_for(
         .where(Round.survey_id.in_(list(by_id)), Round.closed_at.is_(None), Round.closes_at > now)
         .order_by(Round.opened_at.desc(), Round.id.desc())
     )
+    rounds = (await session.scalars(stmt)).all()
+    answers = await my_answers(session, secret, {r.id: r.items for r in rounds}, user_id)
     found: list[MyRound] = []
-    for round_ in (await session.scalars(stmt)).all():
+    for round_ in rounds:
         survey = by_id[round_.survey_id]
-        keys = {respondent_key(secret, round_.id, ref["item"], user_id): ref for ref in round_.items}
-        mine: dict[str, list[tuple[str, str]]] = {}
-        if keys:
-            rows = await session.execute(
-                select(Response.item_id, Response.facet, Response.option).where(
-                    Response.round_id == round_.id, Response.respondent_key.in_(list(keys))
-                )
-            )
-            for item_id, facet, option in rows.all():
-                mine.setdefault(item_id, []).append((facet, option))
+        mine = answers.get(round_.id, {})
         items = []
         for ref in round_.items:
             bank = registry.get(ref["bank"])
@@ -77,12 +74,33 @@ async def open_rounds_for(
                 continue
             scale = bank.scale_of(item)
             labels = []
-            for facet, option in sorted(mine.get(item.id, [])):
+            for (item_id, facet), option in sorted(mine.items()):
+                if item_id != item.id:
+                    continue
                 chosen = scale.option(option)
                 label = chosen.label if chosen is not None else option
                 labels.append(f"{facet}: {label}" if facet else label)
             items.append(MyItem(item.id, item.text, tuple(labels)))
-        found.append(
-            MyRound(survey.id, survey.name, round_.seq, round_.closes_at, survey.timezone, survey.k, tuple(items))
-        )
+        k = max(round_.k, effective_k(survey.k))
+        found.append(MyRound(survey.id, survey.name, round_.seq, round_.closes_at, survey.timezone, k, tuple(items)))
+    return found
+
+
+async def my_answers(
+    session: AsyncSession, secret: bytes, rounds: Mapping[int, Sequence[Mapping[str, Any]]], user_id: str
+) -> dict[int, dict[tuple[str, str], str]]:
+    """This person's held answers in each open round, as round -> (item, facet) -> option.
+
+    `rounds` maps each round to its item refs ({"bank", "item"}); one query for them all. A
+    picks exercise shows as the option `took-part` for each perspective answered.
+    """
+    keys = await round_keys(session, secret, rounds)
+    wanted: dict[tuple[int, str], str] = {}
+    for round_id, key in keys.items():
+        for ref in rounds[round_id]:
+            wanted[(round_id, key.respondent(subject(str(ref["bank"]), str(ref["item"])), user_id))] = str(ref["item"])
+    found: dict[int, dict[tuple[str, str], str]] = {}
+    for (round_id, _), held in (await ballots.held_answers(session, wanted)).items():
+        for h in held:
+            found.setdefault(round_id, {})[(h.item_id, h.facet)] = h.option
     return found

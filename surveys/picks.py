@@ -1,38 +1,31 @@
-"""The trust-behaviour exercise (a picks bank): one person's picks for a round, stored anonymously.
+"""The trust-behaviour exercise (a picks bank): one person's picks for a round, held as one ballot.
 
 A member picks up to N strongest and M weakest behaviours, once per perspective ("self": in
-themselves, "team": in the leadership team as a whole). Each picked behaviour is one response:
-item = the behaviour, facet = the perspective, option "strong" or "weak" with the scale's score
-and valence. Unpicked behaviours store nothing.
-
-Because every behaviour's respondent key is a different HMAC, the rows cannot tell how many
-people did the exercise. So each perspective a person answers also stores one participation row
-on the exercise itself (item = the bank id, option `TOOK_PART`, score 0, valence 0): counting those
-rows gives the `n` that percentages and the anonymity threshold need.
-
-Sending the form again replaces that person's picks for the round, perspective by perspective,
-in one transaction: their keys for every behaviour are computed (never stored with a user id),
-their rows deleted and the new ones written. The participation row is written first so that two
-submissions by the same person at once queue on it rather than mixing their picks.
+themselves, "team": in the leadership team as a whole). While the round is open each perspective
+a person answered is one held row on the exercise itself (item = the exercise id, option
+`TOOK_PART`) whose `picks` carry the behaviours named, so sending the form again replaces the
+whole ballot at once. Sealing (storage/ballots.py) turns the ballots into counts only: one
+took-part count per perspective, which is the `n` percentages and the threshold need, and one
+count per behaviour named. No ballot survives the round.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import repo
-from storage.models import Response, Round, Survey
-from surveys.anonymity import respondent_key
-from surveys.answers import Outcome, segment_for
+from storage import ballots
+from storage.db import Database
+from storage.models import Round, Survey
+from surveys.answers import Outcome, click_seq, segment_for
 from surveys.banks import Bank, BankRegistry
 from surveys.banks.model import PICK_STRONG, PICK_WEAK
+from surveys.keys import round_key, subject
 
 TOOK_PART = "took-part"
 
@@ -90,12 +83,6 @@ def check_picks(bank: Bank, picks: Mapping[str, PickSet]) -> dict[tuple[str, str
     return problems
 
 
-def _keys(secret: bytes, round_id: int, bank: Bank, user_id: str) -> dict[str, str]:
-    """This person's respondent key for every behaviour of the bank and for the exercise itself."""
-    ids = [i.id for i in bank.items] + [bank.exercise_id]
-    return {item_id: respondent_key(secret, round_id, item_id, user_id) for item_id in ids}
-
-
 async def _open_round(
     session: AsyncSession, registry: BankRegistry, round_id: int, bank_id: str
 ) -> tuple[Round, Survey, Bank] | None:
@@ -109,40 +96,46 @@ async def _open_round(
     return None if survey is None else (round_, survey, bank)
 
 
+def _ballot(bank: Bank, chosen: PickSet) -> str:
+    """One perspective's picks as the held row carries them: [behaviour, option, score, valence]."""
+    named = []
+    for side, ids in ((PICK_STRONG, chosen.strong), (PICK_WEAK, chosen.weak)):
+        for item_id in ids:
+            item = bank.item(item_id)
+            option = bank.scale_of(item).option(side) if item is not None else None
+            valence = bank.valence(item, side) if item is not None else None
+            if item is None or option is None or valence is None:
+                raise ValueError("picks were not checked")  # check_picks rules this out
+            named.append([item.id, option.value, option.score, valence])
+    return json.dumps(named, separators=(",", ":"))
+
+
+def _unpack(bank: Bank, ballot: str | None) -> PickSet:
+    order = {i.id: n for n, i in enumerate(bank.items)}
+    strong: list[str] = []
+    weak: list[str] = []
+    for item_id, option, _score, _valence in json.loads(ballot or "[]"):
+        if item_id in order:
+            (strong if option == PICK_STRONG else weak).append(str(item_id))
+    return PickSet(strong=tuple(sorted(strong, key=order.__getitem__)), weak=tuple(sorted(weak, key=order.__getitem__)))
+
+
 async def picks_of(
     session: AsyncSession, registry: BankRegistry, secret: bytes, round_id: int, bank_id: str, *, user_id: str
 ) -> dict[str, PickSet]:
-    """The picks this person already made in this round, to fill the form in again."""
+    """The picks this person already made in this round, to fill the form in again (none once sealed)."""
     found = await _open_round(session, registry, round_id, bank_id)
-    if found is None:
+    key = await round_key(session, secret, round_id) if found is not None else None
+    if found is None or key is None:
         return {}
-    round_, _, bank = found
-    keys = _keys(secret, round_.id, bank, user_id)
-    by_key = {key: item_id for item_id, key in keys.items()}
-    rows = await session.execute(
-        select(Response.respondent_key, Response.facet, Response.option).where(
-            Response.round_id == round_.id, Response.respondent_key.in_(list(keys.values()))
-        )
-    )
-    strong: dict[str, list[str]] = {}
-    weak: dict[str, list[str]] = {}
-    for key, facet, option in rows:
-        item_id = by_key[key]
-        if item_id == bank.exercise_id:
-            continue
-        (strong if option == PICK_STRONG else weak).setdefault(facet, []).append(item_id)
-    order = {i.id: n for n, i in enumerate(bank.items)}
-    return {
-        p: PickSet(
-            strong=tuple(sorted(strong.get(p, []), key=order.__getitem__)),
-            weak=tuple(sorted(weak.get(p, []), key=order.__getitem__)),
-        )
-        for p in set(strong) | set(weak)
-    }
+    _, _, bank = found
+    mine = key.respondent(subject(bank.id, bank.exercise_id), user_id)
+    held = (await ballots.held_answers(session, [(round_id, mine)])).get((round_id, mine), [])
+    return {h.facet: _unpack(bank, h.picks) for h in held if h.item_id == bank.exercise_id}
 
 
 async def record_picks(
-    session: AsyncSession,
+    db: Database,
     registry: BankRegistry,
     secret: bytes,
     round_id: int,
@@ -152,89 +145,59 @@ async def record_picks(
     user_id: str,
     channel_id: str | None,
     now: dt.datetime,
+    seq: int | None = None,
 ) -> PicksResult:
-    """Replace this person's picks for the round, for each perspective in `picks`.
+    """Replace this person's ballot for the round, for each perspective in `picks`.
 
     Call `check_picks` first; a submission with problems is refused here too and stores nothing.
-    A perspective given with no picks withdraws that perspective's earlier picks.
+    A perspective given with no picks withdraws that perspective's earlier picks. Of two
+    submissions by one person, the later made (`seq`) stands, whichever is stored first.
     """
-    found = await _open_round(session, registry, round_id, bank_id)
+    seq = seq or click_seq(now)
+    async with db.session() as session:
+        found = await _open_round(session, registry, round_id, bank_id)
     if found is None:
         return PicksResult(Outcome.INVALID)
     round_, survey, bank = found
     segment = segment_for(survey, channel_id)
     if segment is None or check_picks(bank, picks):
         return PicksResult(Outcome.INVALID)
+    closed = PicksResult(Outcome.CLOSED, closes_at=round_.closes_at, timezone=survey.timezone)
     if round_.closed_at is not None or now >= round_.closes_at:
-        return PicksResult(Outcome.CLOSED, closes_at=round_.closes_at, timezone=survey.timezone)
-
-    keys = _keys(secret, round_.id, bank, user_id)
-    exercise_key = keys[bank.exercise_id]
-    before = set(
-        (
-            await session.scalars(
-                select(Response.facet).where(
-                    Response.round_id == round_.id,
-                    Response.item_id == bank.exercise_id,
-                    Response.respondent_key == exercise_key,
-                )
-            )
-        ).all()
-    )
-    day = now.astimezone(ZoneInfo(survey.timezone)).date()
-    common = {"round_id": round_.id, "bank_id": bank.id, "bank_version": bank.version, "segment": segment, "day": day}
-    counts: dict[str, tuple[int, int]] = {}
-    for perspective in sorted(picks):
-        chosen = picks[perspective]
-        # The participation row first: its row lock makes a second submission wait for this one.
-        await repo.upsert_response(
-            session,
-            {
-                **common,
-                "item_id": bank.exercise_id,
-                "facet": perspective,
-                "respondent_key": exercise_key,
-                "option": TOOK_PART,
-                "score": 0,
-                "valence": 0,
-            },
-        )
-        await session.execute(
-            delete(Response).where(
-                Response.round_id == round_.id,
-                Response.facet == perspective,
-                Response.respondent_key.in_([k for item_id, k in keys.items() if item_id != bank.exercise_id]),
-            )
-        )
-        for side, ids in ((PICK_STRONG, chosen.strong), (PICK_WEAK, chosen.weak)):
-            for item_id in ids:
-                item = bank.item(item_id)
-                option = bank.scale_of(item).option(side) if item is not None else None
-                valence = bank.valence(item, side) if item is not None else None
-                if item is None or option is None or valence is None:
-                    raise ValueError("picks were not checked")  # check_picks above rules this out
-                await repo.upsert_response(
-                    session,
-                    {
-                        **common,
-                        "item_id": item.id,
-                        "facet": perspective,
-                        "respondent_key": keys[item.id],
-                        "option": option.value,
-                        "score": option.score,
-                        "valence": valence,
-                    },
-                )
-        if chosen.empty:
-            await session.execute(
-                delete(Response).where(
-                    Response.round_id == round_.id,
-                    Response.item_id == bank.exercise_id,
-                    Response.facet == perspective,
-                    Response.respondent_key == exercise_key,
-                )
-            )
-        else:
+        return closed
+    async with db.writing() as session:
+        key = await round_key(session, secret, round_id, lock=True)
+        if key is None:
+            return closed
+        mine = key.respondent(subject(bank.id, bank.exercise_id), user_id)
+        held = await ballots.held_answers(session, [(round_id, mine)])
+        before = {h.facet: h for h in held.get((round_id, mine), [])}
+        if any(h.seq > seq for h in before.values()):
+            return PicksResult(Outcome.SUPERSEDED, closes_at=round_.closes_at, timezone=survey.timezone)
+        rows = []
+        counts: dict[str, tuple[int, int]] = {}
+        for perspective in sorted(picks):
+            chosen = picks[perspective]
+            if chosen.empty:
+                await ballots.withdraw(session, round_id, mine, perspective, seq)
+                continue
             counts[perspective] = (len(chosen.strong), len(chosen.weak))
+            rows.append(
+                {
+                    "round_id": round_id,
+                    "respondent_key": mine,
+                    "facet": perspective,
+                    "bank_id": bank.id,
+                    "item_id": bank.exercise_id,
+                    "bank_version": bank.version,
+                    "segment": segment,
+                    "option": TOOK_PART,
+                    "score": 0,
+                    "valence": 0,
+                    "seq": seq,
+                    "picks": _ballot(bank, chosen),
+                }
+            )
+        await ballots.hold_answers(session, rows)
     outcome = Outcome.CHANGED if before else Outcome.RECORDED
     return PicksResult(outcome, counts, round_.closes_at, survey.timezone)

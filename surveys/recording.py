@@ -10,18 +10,19 @@ many clicks:
   survey's time zone and audience) is read once and kept for `ttl` seconds (5 by default). Items
   and `closes_at` never change once a round is open, and a click at or after `closes_at` is refused
   with the kept value, to the second, so rounds close on time whatever the cache holds. The rest
-  can change: `closed_at` (today only set by the clock once `closes_at` has passed; should a round
-  ever be closed early, that would hold within `ttl`), a survey's time zone or audience edited, a
-  survey deleted. Those are honoured within `ttl` seconds, the price of not reading them per click.
+  can change: a survey's time zone or audience edited, a survey deleted. Those are honoured within
+  `ttl` seconds, the price of not reading them per click. A round closed early is exact all the
+  same: sealing erases its key, and a write finds it gone and stores nothing.
 * **Group commit.** Clicks that arrive while a batch is being written wait for the next one, and
-  each batch is one transaction: one query for everyone's earlier answers, one executemany for
-  the new ones. Under light load a batch is a single click, so nothing waits for company. Should
-  a batch fail, its clicks are written again one by one, so one bad answer cannot sink the rest.
+  each batch is one transaction: one query for the rounds' keys (locked, so none is sealed
+  meanwhile), one for everyone's held answers, one executemany for the new ones. Under light load
+  a batch is a single click, so nothing waits for company. Should a batch fail, its clicks are
+  written again one by one, so one bad answer cannot sink the rest.
 
 Each click's result is exactly what `record_answer` would give. Two clicks by one person on one
-item never share a batch (the second waits for the next), so they are applied in the order they
-came; a caller that needs more ordering than that (Slack's listener applies one person's clicks
-in arrival order) holds its own lock around `record`.
+item never share a batch (the second waits for the next). Order needs no lock: each click carries
+the time it was made (`seq`), and a held answer is only ever replaced by a later click, whichever
+process or batch stores it.
 """
 
 from __future__ import annotations
@@ -33,9 +34,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from storage import repo
 from storage.db import Database
-from surveys.answers import Answer, AnswerResult, Plan, RoundFacts, plan_answer, round_facts, settle
+from surveys.answers import (
+    Answer,
+    AnswerResult,
+    Plan,
+    RoundFacts,
+    click_seq,
+    plan_answer,
+    round_facts,
+    write_answers,
+)
 from surveys.banks import BankRegistry
 
 log = logging.getLogger(__name__)
@@ -73,10 +82,21 @@ class AnswerRecorder:
     _queue: list[_Job] = field(default_factory=list, repr=False)
     _writer: asyncio.Task[None] | None = field(default=None, repr=False)
 
-    async def record(self, answer: Answer, *, user_id: str, channel_id: str | None, now: dt.datetime) -> AnswerResult:
-        """The click's result once it is stored (or known to need no storing); raises if it was not."""
+    @property
+    def backlog(self) -> int:
+        """Clicks waiting for a batch."""
+        return len(self._queue)
+
+    async def record(
+        self, answer: Answer, *, user_id: str, channel_id: str | None, now: dt.datetime, seq: int | None = None
+    ) -> AnswerResult:
+        """The click's result once it is stored (or known to need no storing); raises if it was not.
+
+        `seq`: when the click was made (surveys/answers.py); the receipt time `now` without one.
+        """
         facts = await self.facts(answer.round_id)
-        plan = plan_answer(facts, self.registry, self.secret, answer, user_id=user_id, channel_id=channel_id, now=now)
+        seq = click_seq(now) if seq is None else seq
+        plan = plan_answer(facts, self.registry, answer, user_id=user_id, channel_id=channel_id, now=now, seq=seq)
         if isinstance(plan, AnswerResult):
             return plan
         job = _Job(plan, asyncio.get_running_loop().create_future())
@@ -123,7 +143,7 @@ class AnswerRecorder:
         """Up to `max_batch` queued clicks in arrival order, at most one per person and item."""
         batch: list[_Job] = []
         left: list[_Job] = []
-        people: set[tuple[int, str, str]] = set()
+        people: set[tuple[int, str, str, str]] = set()
         for job in self._queue:
             if len(batch) < self.max_batch and job.plan.person not in people:
                 people.add(job.plan.person)
@@ -162,13 +182,8 @@ class AnswerRecorder:
             raise
 
     async def _write(self, batch: list[_Job]) -> list[AnswerResult]:
-        async with self.database().session() as session:
-            earlier = await repo.earlier_answers(
-                session, [(j.plan.round_id, j.plan.item_id, j.plan.facets, j.plan.key) for j in batch]
-            )
-            settled = [settle(j.plan, earlier.get(j.plan.person, {})) for j in batch]
-            await repo.upsert_responses(session, [row for _, row in settled if row is not None])
-        return [result for result, _ in settled]
+        async with self.database().writing() as session:
+            return await write_answers(session, self.secret, [j.plan for j in batch])
 
     async def _write_alone(self, job: _Job) -> None:
         try:

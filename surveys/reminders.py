@@ -1,10 +1,11 @@
 """One reminder before a round closes, only to the people who have not answered.
 
-Who has answered is worked out at the moment of sending, from the anonymity keys alone: for each
+Who has answered is worked out at the moment of sending, from the round's key alone: for each
 person in the audience the keys they would have for the round's items are computed and looked up
-among the round's responses. Nothing about who was reminded, or who had not answered, is stored
-or logged; the round keeps only the time its reminder went out, and claiming that marker is what
-makes the reminder go out once however often the clock fires. (A crash halfway through a
+among the round's held answers (a sealed round has no key, and reminds nobody). Nothing about
+who was reminded, or who had not answered, is stored or logged; the round keeps only the time
+its reminder went out, and claiming that marker is what makes the reminder go out once however
+often the clock fires. (A crash halfway through a
 reminder leaves the rest unreminded rather than reminding anyone twice.)
 
 When: `remind_hours` before closing, but never before half the round's window has passed, and
@@ -23,11 +24,12 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import ballots
 from storage.db import Database
-from storage.models import Response, Round, Survey
-from surveys.anonymity import respondent_key
+from storage.models import Round, Survey
 from surveys.banks import BankRegistry
 from surveys.calendar import QuietRules, holiday_on
+from surveys.keys import RoundKey, round_key, subject
 from surveys.platform import ChatPlatform, PlatformError, Reminder
 from surveys.rounds import round_message
 from surveys.schedule import zone
@@ -111,9 +113,9 @@ async def _remind_one(platform: ChatPlatform, person: Person, reminder: Reminder
     return False
 
 
-def unanswered(secret: bytes, round_id: int, item_ids: Sequence[str], user: str, answered: set[str]) -> int:
+def unanswered(key: RoundKey, subjects: Sequence[str], user: str, answered: set[str]) -> int:
     """How many of the round's items this person has not answered, from the keys alone."""
-    return sum(1 for item in item_ids if respondent_key(secret, round_id, item, user) not in answered)
+    return sum(1 for s in subjects if key.respondent(s, user) not in answered)
 
 
 async def remind_round(
@@ -145,14 +147,15 @@ async def remind_round(
     async with db.session() as session:
         if not await _claim(session, round_id, now):
             return None
-        answered = set(
-            (await session.scalars(select(Response.respondent_key).where(Response.round_id == round_id))).all()
-        )
+        key = await round_key(session, secret, round_id)
+        answered = await ballots.answered_keys(session, round_id) if key is not None else set()
+    if key is None:
+        return 0
     message = round_message(survey, round_, registry)
-    item_ids = [str(ref["item"]) for ref in round_.items]
+    subjects = [subject(str(ref["bank"]), str(ref["item"])) for ref in round_.items]
     reminded = failed = 0
     for person in people:
-        missing = unanswered(secret, round_id, item_ids, person.user, answered)
+        missing = unanswered(key, subjects, person.user, answered)
         if not missing:
             continue
         if await _remind_one(platform, person, Reminder(message, missing)):

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import repo
+from storage import ballots, repo
 from storage.models import Round, Survey
 from surveys.anonymity import effective_k
 from surveys.banks import BankRegistry
+from surveys.keys import new_nonce
 from surveys.platform import ChatPlatform, Prompt, RoundMessage
 from surveys.rotation import Asked, pick_items
 
@@ -104,9 +105,12 @@ async def open_round(
         closes_at=now + dt.timedelta(hours=survey.round_hours),
         items=[ref.as_json() for ref in choose_items(survey, registry, earlier)],
         audience_size=await platform.audience_size(survey.audience_kind, survey.audience),
+        # Fixed for the round's lifetime: a later edit of the survey never lowers it.
+        k=effective_k(survey.k),
     )
     if not await repo.insert_round(session, round_):
         return None
+    await ballots.add_round_key(session, round_.id, new_nonce())
     await repo.add_deliveries(
         session,
         [
@@ -130,6 +134,5 @@ def round_message(survey: Survey, round_: Round, registry: BankRegistry) -> Roun
         item = bank.round_item(ref["item"]) if bank else None
         if bank is not None and item is not None:
             prompts.append(Prompt(bank, item))
-    return RoundMessage(
-        survey.id, survey.name, round_.id, round_.closes_at, survey.timezone, prompts, effective_k(survey.k)
-    )
+    k = max(round_.k, effective_k(survey.k))
+    return RoundMessage(survey.id, survey.name, round_.id, round_.closes_at, survey.timezone, prompts, k)

@@ -112,6 +112,11 @@ def confirmation_text(result: AnswerResult) -> str:
             )
         case Outcome.UNCHANGED:
             return f"You had already answered *{result.option_label}*; nothing changed.{until}"
+        case Outcome.SUPERSEDED:
+            return (
+                f"A later click of yours already stands: *{result.previous_label}*. "
+                f"This one (*{result.option_label}*) was not recorded.{until}"
+            )
         case Outcome.CLOSED:
             return "This round has closed, so answers can no longer be recorded. Look out for the next one."
         case _:

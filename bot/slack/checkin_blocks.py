@@ -239,13 +239,15 @@ def picks_confirmation_text(result: PicksResult) -> str:
             return f":white_check_mark: Thanks — your picks are {verb} ({'; '.join(parts)}).{until}"
         case Outcome.CLOSED:
             return "This round has closed, so picks can no longer be recorded. Look out for the next one."
+        case Outcome.SUPERSEDED:
+            return f"Picks you sent later already stand; these were not recorded.{until}"
         case _:
             return "Sorry, those picks could not be recorded: the exercise is no longer available."
 
 
 def strand_confirmation_text(result: AnswerResult) -> str:
     """What a person is told after a level click: what they picked, and whether the other half is open."""
-    if result.outcome in (Outcome.CLOSED, Outcome.INVALID):
+    if result.outcome in (Outcome.CLOSED, Outcome.INVALID, Outcome.SUPERSEDED):
         return confirmation_text(result)
     until = f" You can change it until {local_time(result.closes_at, result.timezone)}." if result.closes_at else ""
     which = f"*{result.item_name}*, {facet_name(result.facet)}"

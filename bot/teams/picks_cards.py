@@ -225,5 +225,7 @@ def status_line(result: PicksResult, until: str = "") -> str:
             return f"✅ Thanks — your picks are {verb}{said}.{later}"
         case Outcome.CLOSED:
             return "This round has closed, so picks can no longer be recorded. Look out for the next one."
+        case Outcome.SUPERSEDED:
+            return f"Picks you sent later already stand; these were not recorded.{later}"
         case _:
             return "Sorry, those picks could not be recorded: the exercise is not open to you here."

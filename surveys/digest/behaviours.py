@@ -44,10 +44,11 @@ def behaviours_section(frame: Frame, bank: Bank) -> Behaviours | None:
         return None
     perspectives = list(bank.picks.perspectives)
     people = {p: respondents(frame, bank, round_.id, p) for p in perspectives}
-    hidden = {p: people[p] < frame.k for p in perspectives}
+    k = frame.k_of(round_.id)
+    hidden = {p: people[p] < k for p in perspectives}
     for p in perspectives:
         key: StratumKey = (round_.id, bank.id, p)
-        frame.note(key, None, "below_k" if 0 < people[p] < frame.k else None)
+        frame.note(key, None, "below_k" if 0 < people[p] < k else None)
 
     stats: list[BehaviourStat] = []
     for item in bank.items:
@@ -63,7 +64,7 @@ def behaviours_section(frame: Frame, bank: Bank) -> Behaviours | None:
                 BehaviourCell(
                     item_id=item.id,
                     perspective=p,
-                    n=people[p],
+                    n=0 if hidden[p] else people[p],
                     favourable_pct=view.strong_pct if shown else None,
                     suppressed=hidden[p] and people[p] > 0,
                     strong=view.strong if shown else None,
@@ -101,7 +102,8 @@ def behaviours_section(frame: Frame, bank: Bank) -> Behaviours | None:
         title=bank.title or pretty(bank.id),
         round_seq=round_.seq,
         perspectives=perspectives,
-        respondents=people,
+        # How many took part is not published for a hidden perspective.
+        respondents={p: 0 if hidden[p] else n for p, n in people.items()},
         suppressed={p: hidden[p] and people[p] > 0 for p in perspectives},
         behaviours=stats,
         named_strong={p: top(p, "strong") for p in perspectives},

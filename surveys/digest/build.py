@@ -7,26 +7,32 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import repo, rollups
+from storage import ballots, repo, rollups
 from storage.models import Round, Survey
 from storage.rollups import AnswerCount
 from surveys.banks import BankRegistry
 from surveys.comments import comment_threshold, released_comments
 from surveys.digest.behaviours import behaviour_sections
-from surveys.digest.frame import Frame
+from surveys.digest.frame import Frame, is_closed
 from surveys.digest.model import Digest, Hidden, SegmentLabel
-from surveys.digest.participation import TREND_ROUNDS, participation
+from surveys.digest.participation import TREND_ROUNDS, participation, with_open_rounds
 from surveys.digest.statements import TREND_CYCLES, statement_sections
 from surveys.digest.stats import SIGNIFICANCE_TEST
 from surveys.digest.strands import strand_sections
 
 
-def hidden_note(k: int, below: int, complementary: int) -> str:
-    if not below and not complementary:
+def hidden_note(k: int, below: int, complementary: int, alike: int = 0) -> str:
+    if not below and not complementary and not alike:
         return f"Nothing hidden: every figure shown has at least {k} people behind it."
-    parts = [f"{below} figure{'s' if below != 1 else ''} hidden because fewer than {k} people answered"]
+    parts = []
+    if below:
+        parts.append(f"{below} figure{'s' if below != 1 else ''} hidden because fewer than {k} people answered")
     if complementary:
         parts.append(f"{complementary} more hidden so that totals cannot reveal {'them' if below != 1 else 'it'}")
+    if alike:
+        parts.append(
+            f"{alike} hidden because a share of 0 % or 100 % would tell what each person there answered"
+        )
     return "Hidden for anonymity: " + ", and ".join(parts) + ". Pooled figures leave hidden ones out."
 
 
@@ -43,8 +49,8 @@ def assemble(
     audits, items, moved = statement_sections(frame)
     strands = strand_sections(frame)
     behaviours = behaviour_sections(frame)
-    below, complementary = frame.hidden_counts()
-    note = hidden_note(frame.k, below, complementary)
+    below, complementary, alike = frame.hidden_counts()
+    note = hidden_note(frame.k, below, complementary, alike)
     return Digest(
         survey=survey.id,
         survey_name=survey.name,
@@ -58,7 +64,7 @@ def assemble(
         moved_most=moved,
         strands=strands,
         behaviours=behaviours,
-        hidden=Hidden(below_k=below, complementary=complementary, note=note),
+        hidden=Hidden(below_k=below, complementary=complementary, unanimous=alike, note=note),
         hidden_note=note,
         # The batch itself needs the database: build_digest adds it (surveys/comments.py).
         comment_threshold=comment_threshold(frame.k),
@@ -95,11 +101,13 @@ async def build_digest(session: AsyncSession, survey: Survey, registry: BankRegi
     rounds = [r for r in await repo.rounds_of(session, survey.id) if r.opened_at <= now]
     rows = await rollups.answer_counts(session, rounds_read(survey, rounds, registry, now=now))
     digest = assemble(survey, rounds, rows, registry, now=now)
-    released = await released_comments(session, survey, rounds, now=now)
+    released = await released_comments(session, survey, rounds)
+    held = await ballots.held_counts(session, [r.id for r in rounds if not is_closed(r, now)])
     return digest.model_copy(
         update={
+            "participation": with_open_rounds(digest.participation, rounds, held, survey.k),
             "comments": released.comments,
-            "comments_held": released.held,
+            "comments_waiting": released.waiting,
             "comment_threshold": released.threshold,
         }
     )

@@ -15,7 +15,7 @@ from typing import TypedDict
 
 from storage.models import Round, Survey
 from storage.rollups import AnswerCount
-from surveys.anonymity import Hiding, below_k, effective_k, hide
+from surveys.anonymity import Hiding, below_k, effective_k, hide, unanimous
 from surveys.banks import Bank, BankRegistry
 from surveys.digest.stats import pct
 from surveys.digest.tally import StratumKey, Tally, pooled, tally
@@ -46,6 +46,9 @@ class Released:
     total_hidden: bool
     segments: dict[str, Tally]
     hiding: Hiding
+    # Why the total is hidden: "below_k", or "unanimous" (its own shares, or what the hidden
+    # schools' answers come to, are 0 % or 100 %); None when shown.
+    total_reason: str | None = None
 
     def shown_total(self) -> Tally | None:
         return None if self.total_hidden else self.total
@@ -54,7 +57,9 @@ class Released:
         return self.segments.get(segment) or Tally()
 
     def segment_hidden(self, segment: str) -> bool:
-        return (self.total_hidden and self.segment(segment).n > 0) or segment in self.hiding.hidden
+        # A total under k hides every school in it; one hidden for unanimity leaves the shown ones be.
+        below = self.total_reason == "below_k" and self.segment(segment).n > 0
+        return below or segment in self.hiding.hidden
 
     def shown_segment(self, segment: str) -> Tally | None:
         return None if self.segment_hidden(segment) else self.segment(segment)
@@ -69,9 +74,9 @@ class ShareFields(TypedDict):
 
 
 def shares(t: Tally, hidden: bool) -> ShareFields:
-    """The common fields of a Share cell."""
+    """The common fields of a Share cell; a hidden one publishes no count either."""
     return ShareFields(
-        n=t.n,
+        n=0 if hidden else t.n,
         favourable_pct=None if hidden else pct(t.favourable, t.n),
         neutral_pct=None if hidden else pct(t.neutral, t.n),
         unfavourable_pct=None if hidden else pct(t.unfavourable, t.n),
@@ -106,6 +111,11 @@ class Frame:
         self.now = now
         self.k = effective_k(survey.k)
         self.rounds = sorted(rounds, key=lambda r: r.seq)
+        self._by_id = {r.id: r for r in self.rounds}
+        self._strand_items = {i.id for b in self.banks("strands") for i in b.items}
+        self._picked_items = {i.id for b in self.banks("picks") for i in b.items} | {
+            b.exercise_id for b in self.banks("picks")
+        }
         self.closed = [r for r in self.rounds if is_closed(r, now)]
         self.tallies = tally(rows)
         seen = sorted({s for cells in self.tallies.values() for s in cells})
@@ -143,13 +153,36 @@ class Frame:
     def cells(self, key: StratumKey) -> dict[str, Tally]:
         return self.tallies.get(key, {})
 
+    def _telling(self, key: StratumKey, t: Tally) -> bool:
+        """Whether the cell's shares, as the digest prints them, are unanimous (surveys/anonymity.py)."""
+        if key[1] in self._strand_items:
+            levels = t.levels()
+            return unanimous(t.n, levels[3] + levels[4])
+        if key[1] in self._picked_items:
+            return False  # behaviour counts: see surveys/digest/behaviours.py
+        return unanimous(t.n, t.favourable, t.unfavourable)
+
+    def k_of(self, round_id: int) -> int:
+        """The round's own k, fixed when it opened: a later edit of the survey never lowers it."""
+        round_ = self._by_id.get(round_id)
+        return max(self.k, round_.k if round_ is not None and round_.k else 0)
+
     def release(self, key: StratumKey) -> Released:
         rel = self._released.get(key)
         if rel is None:
+            k = self.k_of(key[0])
             segments = self.cells(key)
             total = pooled(segments.values())
-            hiding = hide({s: t.n for s, t in segments.items()}, self.k)
-            rel = Released(key, total, below_k(total.n, self.k), dict(segments), hiding)
+            hiding = hide({s: t.n for s, t in segments.items()}, k)
+            # A school whose every answer falls on one side tells each of its people's answer.
+            one_sided = frozenset(s for s, t in segments.items() if s not in hiding.hidden and self._telling(key, t))
+            hiding = Hiding(hiding.below_k, hiding.complementary, one_sided)
+            reason = "below_k" if below_k(total.n, k) else "unanimous" if self._telling(key, total) else None
+            if reason is None and hiding.hidden:
+                # The total less the shown schools is what the hidden ones said, together.
+                rest = pooled(t for s, t in segments.items() if s in hiding.hidden)
+                reason = "unanimous" if self._telling(key, rest) else None
+            rel = Released(key, total, reason is not None, dict(segments), hiding, reason)
             self._released[key] = rel
         return rel
 
@@ -160,14 +193,20 @@ class Frame:
             self._ledger.setdefault((key, segment), reason)
 
     def note_total(self, rel: Released) -> None:
-        self.note(rel.key, None, "below_k" if rel.total_hidden else None)
+        self.note(rel.key, None, rel.total_reason)
 
     def note_segment(self, rel: Released, segment: str) -> None:
         if not rel.segment_hidden(segment):
             return
-        complementary = segment in rel.hiding.complementary and not rel.total_hidden
-        self.note(rel.key, segment, "complementary" if complementary else "below_k")
+        if rel.total_reason == "below_k":
+            reason = rel.total_reason
+        elif segment in rel.hiding.unanimous:
+            reason = "unanimous"
+        else:
+            reason = "complementary" if segment in rel.hiding.complementary else "below_k"
+        self.note(rel.key, segment, reason)
 
-    def hidden_counts(self) -> tuple[int, int]:
+    def hidden_counts(self) -> tuple[int, int, int]:
+        """Hidden figures: below k, to protect another, and because everyone answered alike."""
         reasons = list(self._ledger.values())
-        return reasons.count("below_k"), reasons.count("complementary")
+        return reasons.count("below_k"), reasons.count("complementary"), reasons.count("unanimous")

@@ -9,10 +9,13 @@ Rules every figure follows:
   (0-100, one decimal, reverse-scored items already turned) and `suppressed`. Every cell also
   names what it is about: its `segment` (school), `item_id`, `aspect`, `strand`, `bank_id` and
   `cycle`, or `perspective`. When `suppressed` is true every share and count of answers in the
-  cell is None; `n` stays, so readers see why it is hidden.
+  cell is None and `n` is 0: how many stand behind a hidden figure is itself not published.
 - A cell is hidden when fewer than `k` people stand behind it, and within one breakdown (one
   item in one round, split by school) more are hidden until the hidden ones together have at
   least `k` people, so that the total minus the shown schools cannot reveal them.
+- **Unanimity is disclosure**: a cell whose favourable or unfavourable share would be 0 % or
+  100 % is hidden too, and so is a total when what the hidden schools said, together, would be.
+  `k` is the round's own, fixed when it opened (a later edit never lowers it).
 - **Pooled** figures (a trust index, an aspect, a school's index, a dimension) add up only cells
   that are shown and list the items they include, so they never reveal a hidden cell.
 - Figures come from **closed rounds** only. A closed round's answers cannot change, so two digests
@@ -274,6 +277,7 @@ class SegmentLabel(BaseModel):
 class Hidden(BaseModel):
     below_k: int = Field(description="figures hidden because fewer than k people stand behind them")
     complementary: int = Field(description="figures hidden so that a total cannot reveal a hidden one")
+    unanimous: int = Field(default=0, description="figures hidden because a 0 % or 100 % share would tell each answer")
     note: str
 
 
@@ -295,8 +299,10 @@ class Digest(BaseModel):
     # Free text, released only in batches of at least `comment_threshold` (surveys/comments.py):
     # texts only, no time, school or order of writing.
     comments: list[str] = Field(default_factory=list, description="the latest batch, in no meaningful order")
-    comments_held: int = Field(default=0, description="comments from closed rounds waiting for a batch of their own")
-    comment_threshold: int = Field(default=0, description="comments are shown only this many or more together")
+    comments_waiting: bool = Field(
+        default=False, description="comments from closed rounds wait for a batch of their own (never how many)"
+    )
+    comment_threshold: int = Field(default=0, description="comments of at least this many people are shown together")
 
     @property
     def partnership(self) -> bool:

@@ -1,13 +1,19 @@
 """Participation: answers over audience size, per round.
 
-Counting answers, never what was answered, so the round still open is included too. An
-item's answers are its plain answers, the larger of a strand's two questions, or the people who
-did a picks exercise in its busiest perspective.
+Counting answers, never what was answered, so the round still open is included too, but only
+from what it holds (`with_open_rounds`) and coarsely: nothing below k, and then in steps, so that
+no one watching it can tell when each person answered. An item's answers are its plain answers,
+the larger of a strand's two questions, or the people who did a picks exercise in its busiest
+perspective.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from storage.ballots import HeldCount
 from storage.models import Round
+from surveys.anonymity import coarse, effective_k
 from surveys.digest.behaviours import respondents
 from surveys.digest.frame import Frame, is_closed
 from surveys.digest.model import Participation, RoundParticipation
@@ -52,3 +58,27 @@ def participation(frame: Frame) -> Participation:
         rate_pct=latest.rate_pct if latest else None,
         trend=trend,
     )
+
+
+def with_open_rounds(
+    found: Participation, rounds: Sequence[Round], held: Sequence[HeldCount], k: int
+) -> Participation:
+    """The trend with each open round's figures from what it holds, coarsened (surveys/anonymity.py)."""
+    by_seq = {r.seq: r for r in rounds}
+    per_item: dict[tuple[int, str], dict[str, int]] = {}
+    for h in held:
+        facets = per_item.setdefault((h.round_id, h.item_id), {})
+        facets[h.facet] = facets.get(h.facet, 0) + h.n
+    trend = []
+    for p in found.trend:
+        round_ = by_seq.get(p.round_seq)
+        if p.closed or round_ is None:
+            trend.append(p)
+            continue
+        items = {str(ref.get("item")) for ref in round_.items}
+        counts = [max(per_item.get((round_.id, i), {"": 0}).values()) for i in items]
+        mean = sum(counts) / len(counts) if counts else 0.0
+        shown = coarse(mean, max(effective_k(k), round_.k))
+        rate = round(100.0 * shown / round_.audience_size, 1) if shown is not None and round_.audience_size else None
+        trend.append(p.model_copy(update={"answers_per_item": shown, "rate_pct": rate}))
+    return found.model_copy(update={"trend": trend})

@@ -8,11 +8,11 @@ import logging
 import time
 from urllib.parse import urlencode
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Date, DateTime, Time, func, inspect, select
 
 from bot.logs import quiet_chatty_loggers
 from storage.db import Database
-from storage.models import Response
+from storage.models import HeldAnswer
 from surveys import operations
 from tests.e2e.conftest import LEADERS, SCHOOL_A, SCHOOL_B, STAFF_A, make_survey
 from tests.harness import Harness, buttons_of, signed_headers
@@ -28,7 +28,7 @@ async def _open(app: Harness, survey_id: int) -> None:
 
 async def _count(app: Harness) -> int:
     async with app.db.session() as s:
-        return int(await s.scalar(select(func.count()).select_from(Response)) or 0)
+        return int(await s.scalar(select(func.count()).select_from(HeldAnswer)) or 0)
 
 
 async def test_round_posted_to_each_school_within_block_kit_limits(app: Harness, double: SlackDouble) -> None:
@@ -60,7 +60,7 @@ async def test_click_recorded_confirmed_privately_and_changed_not_added(app: Har
     await app.wait_for(lambda: len(double.ephemerals) == 2)
     assert "Changed from *Agree* to *Disagree*" in double.ephemerals[1]["text"]
     async with app.db.session() as s:
-        rows = (await s.scalars(select(Response))).all()
+        rows = (await s.scalars(select(HeldAnswer))).all()
     assert [(r.item_id, r.option, r.segment, r.valence) for r in rows] == [(item_id, "disagree", SCHOOL_A, -1)]
 
 
@@ -106,7 +106,7 @@ async def test_digest_counts_and_suppresses_below_k(app: Harness, double: SlackD
     assert digest is not None
     by_item = {i.item_id: i for i in digest.items}
     assert (by_item[first].n, by_item[first].favourable_pct, by_item[first].suppressed) == (6, 66.7, False)
-    assert (by_item[second].n, by_item[second].favourable_pct, by_item[second].suppressed) == (4, None, True)
+    assert (by_item[second].n, by_item[second].favourable_pct, by_item[second].suppressed) == (0, None, True)
     assert digest.participation.audience_size == 24
     [posted] = double.messages_in(LEADERS)
     assert validate_blocks(posted["blocks"]) == []
@@ -114,12 +114,15 @@ async def test_digest_counts_and_suppresses_below_k(app: Harness, double: SlackD
     assert "67%" in rendered and "hidden: fewer than 5" in rendered
 
 
-async def test_response_table_cannot_hold_a_user_id_or_a_time(app: Harness) -> None:
+async def test_no_table_of_answers_can_hold_a_user_id_or_a_time(app: Harness) -> None:
     async with app.db.engine.connect() as conn:
-        columns = await conn.run_sync(
-            lambda c: {col["name"]: str(col["type"]) for col in inspect(c).get_columns("responses")}
+        held = await conn.run_sync(
+            lambda c: {col["name"]: col["type"] for col in inspect(c).get_columns("held_answers")}
         )
-    assert set(columns) == {
+        sealed = await conn.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("sealed_counts")})
+    # Held while the round is open: a key from the round's key, and `seq` (when the click was made,
+    # to keep one person's latest) until sealing, which keeps neither.
+    assert set(held) == {
         "round_id",
         "item_id",
         "facet",
@@ -130,9 +133,22 @@ async def test_response_table_cannot_hold_a_user_id_or_a_time(app: Harness) -> N
         "option",
         "score",
         "valence",
-        "day",
+        "seq",
+        "picks",
     }
-    assert columns["day"].upper() == "DATE"
+    assert not [name for name, kind in held.items() if isinstance(kind, Date | DateTime | Time)]
+    assert sealed == {
+        "round_id",
+        "bank_id",
+        "item_id",
+        "facet",
+        "segment",
+        "score",
+        "valence",
+        "option",
+        "bank_version",
+        "n",
+    }
 
 
 async def test_no_log_line_joins_a_person_to_an_answer(

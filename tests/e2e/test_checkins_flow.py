@@ -4,14 +4,16 @@ it renders within Block Kit's limits, and a click (or a form) is recorded and sc
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.slack.blocks import COMMENT_ACTION
-from storage.models import Response
+from storage.models import HeldAnswer, SealedCount
 from surveys import operations
+from surveys.closing import close_due_rounds
 from surveys.picks import TOOK_PART
 from surveys.scoring import Named, option_split, strand_summary
 from tests.e2e.conftest import SCHOOL_A, STAFF_A, make_survey
@@ -53,9 +55,9 @@ def button(message: dict[str, Any], **match: str) -> dict[str, Any]:
     return found[0]
 
 
-async def rows(app: Harness) -> list[Response]:
+async def rows(app: Harness) -> list[HeldAnswer]:
     async with app.db.session() as session:
-        return list((await session.scalars(select(Response))).all())
+        return list((await session.scalars(select(HeldAnswer))).all())
 
 
 async def test_reverse_scored_statement(app: Harness, double: SlackDouble) -> None:
@@ -167,7 +169,8 @@ async def test_trust_behaviour_picks_form(app: Harness, double: SlackDouble) -> 
     await app.wait_for(lambda: len(double.ephemerals) == 1)
     assert double.ephemerals[0]["user"] == user
     assert "for yourself: 5 strongest, 3 weakest; for the team: 2 strongest, 1 weakest" in double.ephemerals[0]["text"]
-    assert len(await rows(app)) == 11 + 2
+    # One held ballot per perspective: the picks travel together until the round is sealed.
+    assert len(await rows(app)) == 2
 
     # reopening shows the earlier picks; sending again replaces them
     await app.click(user, SCHOOL_A, open_form)
@@ -187,9 +190,14 @@ async def test_trust_behaviour_picks_form(app: Harness, double: SlackDouble) -> 
     for other in STAFF_A[1:5]:
         await app.submit_view(other, form, _values({"self:strong": [ids[12]], "team:weak": [ids[12], ids[1]]}))
     await app.wait_for(lambda: len(double.ephemerals) == 6)
-    stored = await rows(app)
+    assert len(await rows(app)) == 10
+    # Sealed, the ballots become counts: took part, and each behaviour named.
+    await close_due_rounds(app.db, now=app.ctx.clock() + dt.timedelta(days=30))
+    assert await rows(app) == []
+    async with app.db.session() as session:
+        stored = list((await session.scalars(select(SealedCount))).all())
     people = {
-        p: sum(1 for r in stored if r.item_id == BEHAVIOURS and r.facet == p and r.option == TOOK_PART)
+        p: sum(r.n for r in stored if r.item_id == BEHAVIOURS and r.facet == p and r.option == TOOK_PART)
         for p in ("self", "team")
     }
     assert people == {"self": 5, "team": 5}
@@ -197,7 +205,9 @@ async def test_trust_behaviour_picks_form(app: Harness, double: SlackDouble) -> 
     def named(item: str, perspective: str) -> Named:
         mine = [r for r in stored if r.item_id == item and r.facet == perspective]
         return Named(
-            sum(r.option == "strong" for r in mine), sum(r.option == "weak" for r in mine), people[perspective]
+            sum(r.n for r in mine if r.option == "strong"),
+            sum(r.n for r in mine if r.option == "weak"),
+            people[perspective],
         )
 
     assert named(ids[12], "self") == Named(5, 0, 5) and named(ids[12], "team") == Named(0, 5, 5)

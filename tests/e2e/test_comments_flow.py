@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.logs import quiet_chatty_loggers
 from bot.slack.blocks import COMMENT_ACTION
 from bot.slack.digest_blocks import digest_messages
-from storage.models import Comment
+from storage.models import HeldComment, SealedComment
 from surveys import operations
 from tests.e2e.conftest import LEADERS, SCHOOL_A, SCHOOL_B, STAFF_A, STAFF_B, make_survey
 from tests.harness import Harness, SimClock
@@ -55,7 +55,9 @@ async def comment(app: Harness, user: str, channel: str, text: str) -> dict[str,
 
 async def stored(app: Harness) -> list[str]:
     async with app.db.session() as s:
-        return sorted((await s.scalars(select(Comment.text))).all())
+        held = (await s.scalars(select(HeldComment.text))).all()
+        sealed = (await s.scalars(select(SealedComment.text))).all()
+    return sorted([*held, *sealed])
 
 
 async def test_comments_are_stored_once_per_person_and_released_only_as_a_batch(
@@ -88,11 +90,11 @@ async def test_comments_are_stored_once_per_person_and_released_only_as_a_batch(
     left_open = double.views[-1]["view"]
     assert "at least 10" in str(left_open)
 
-    # While the round is open nothing is released, nor even counted.
+    # While the round is open nothing is released, nor said to wait.
     digest = await operations.digest_for(app.db, app.ctx.banks, survey.id, now=clock())
-    assert digest.comments == [] and digest.comments_held == 0
+    assert digest.comments == [] and not digest.comments_waiting
 
-    # Closed with 9 comments, below the batch of 10: held and counted, not shown.
+    # Closed with 9 people's comments, below the batch of 10: held, not shown, and not counted aloud.
     clock.advance(dt.timedelta(hours=49))
     # A modal opened in time but sent after the close is refused on its field; the button now says closed.
     status, late = await app.submit_view(
@@ -104,20 +106,22 @@ async def test_comments_are_stored_once_per_person_and_released_only_as_a_batch(
     await app.wait_for(lambda: len(double.views) > before)
     assert "closed" in str(double.views[-1]["view"]) and "input" not in str(double.views[-1]["view"]["blocks"])
     digest = await operations.digest_for(app.db, app.ctx.banks, survey.id, now=clock())
-    assert digest.comments == [] and digest.comments_held == 9 and digest.comment_threshold == 10
+    assert digest.comments == [] and digest.comments_waiting and digest.comment_threshold == 10
 
-    # A second round brings two more: the batch of 11 is released once that round closes.
+    # A second round where ten people write: one round alone has ten different people, so the
+    # batch of 19 is released once it closes.
     await open_round(app, survey.id)
     second = {STAFF_A[7]: "Second round <!channel> & more", STAFF_B[7]: "Another one"}
+    second |= {u: f"Second round, voice {u[-1]}" for u in STAFF_A[:4] + STAFF_B[:4]}
     for user, text in second.items():
         await comment(app, user, SCHOOL_A if user in STAFF_A else SCHOOL_B, text)
     digest = await operations.digest_for(app.db, app.ctx.banks, survey.id, now=clock())
-    assert digest.comments == [] and digest.comments_held == 9
+    assert digest.comments == [] and digest.comments_waiting
     clock.advance(dt.timedelta(hours=49))
     posted = await operations.post_digest(app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=clock())
     assert posted is not None
     everything = [*texts.values(), *second.values()]
-    assert sorted(posted.comments) == sorted(everything) and posted.comments_held == 0
+    assert sorted(posted.comments) == sorted(everything) and not posted.comments_waiting
     message = double.messages_in(LEADERS)[-1]
     rendered = str(message["blocks"])
     assert "What people said" in rendered and "Changed my mind" in rendered
@@ -126,7 +130,8 @@ async def test_comments_are_stored_once_per_person_and_released_only_as_a_batch(
         assert validate_blocks(blocks) == []
 
     async with app.db.session() as s:
-        assert await s.scalar(select(func.count()).select_from(Comment)) == 11
+        assert await s.scalar(select(func.count()).select_from(SealedComment)) == 19
+        assert await s.scalar(select(func.count()).select_from(HeldComment)) == 0
 
     # No log line holds a comment's words or who wrote one.
     assert caplog.records

@@ -21,7 +21,7 @@ from sqlalchemy import func, inspect, select, text
 from bot.logs import quiet_chatty_loggers
 from bot.scheduler import Clock
 from storage.db import Database
-from storage.models import Delivery, Response, Round, Survey
+from storage.models import Delivery, HeldAnswer, Round, Survey
 from surveys import calendar
 from surveys.banks import BankRegistry
 from surveys.calendar import RoundTrigger
@@ -252,7 +252,7 @@ async def test_reminder_goes_only_to_the_three_who_have_not_answered_and_names_n
     # The reminder carries the items: answering from it counts, in the right school.
     await answer(app, double, FIVE[2], SMALL, reminded[0] if reminded[0]["user"] == FIVE[2] else reminded[1])
     async with app.db.session() as s:
-        segments = (await s.scalars(select(Response.segment))).all()
+        segments = (await s.scalars(select(HeldAnswer.segment))).all()
     assert sorted(segments) == [SMALL] * 3
 
 
@@ -291,11 +291,11 @@ async def test_dm_audience_reminded_by_dm_then_closing_purges_who_was_sent_to(
     assert not [u for u in FIVE if u in rows]
 
     # A closed round takes no more answers and sends no more reminders.
-    answers_before = await count(app.db, Response)
+    answers_before = await count(app.db, HeldAnswer)
     late = double.messages_in(dms[FIVE[4]])[0]
     assert await app.click(FIVE[4], dms[FIVE[4]], next(iter(buttons_of(late).values()))[0]) == 200
     await app.wait_for(lambda: any("has closed" in (e.get("text") or "") for e in double.ephemerals))
-    assert await count(app.db, Response) == answers_before
+    assert await count(app.db, HeldAnswer) == answers_before
     await clock.remind()
     assert all(len(double.messages_in(dms[u])) <= 2 for u in FIVE)
 

@@ -232,7 +232,7 @@ def test_a_real_click_still_counts(live: LiveApp) -> None:
     }
     assert live.post(urlencode({"payload": json.dumps(click)}).encode(), FORM) == 200
     live.run(live.app.wait_for(lambda: len(live.double.ephemerals) == 1))
-    assert live.counts()["responses"] == 1
+    assert live.counts()["held_answers"] == 1
 
 
 def test_oversized_bodies_are_refused(live: LiveApp) -> None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import Response
+from storage.models import HeldAnswer
 from surveys.banks import BankRegistry
 from surveys.sending import drain
 from tests.harness import Harness, buttons_of, signed_headers
@@ -76,7 +76,7 @@ def _click_body(user: str, button: dict[str, Any], double: SlackDouble) -> str:
 
 async def _responses(db: Database) -> list[tuple[str, str]]:
     async with db.session() as session:
-        rows = (await session.execute(select(Response.item_id, Response.option))).all()
+        rows = (await session.execute(select(HeldAnswer.item_id, HeldAnswer.option))).all()
     return [(r.item_id, r.option) for r in rows]
 
 

@@ -1,4 +1,4 @@
-"""The digest's rollup query: the same groups as counting the rows by hand, from the covering index."""
+"""Sealing and the digest's rollup: the same groups as counting the held rows by hand, and nothing per person."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import datetime as dt
 import random
 from collections import Counter
 
-from sqlalchemy import insert, inspect, text
+from sqlalchemy import insert, inspect, select
 
-from storage import rollups
+from storage import ballots, rollups
 from storage.db import Database
-from storage.models import Response, Round, Survey
+from storage.models import HeldAnswer, Round, SealedCount, Survey
 
 OPENED = dt.datetime(2026, 9, 7, 8, tzinfo=dt.UTC)
 
@@ -51,17 +51,21 @@ async def _rows(db: Database, count: int = 600) -> tuple[list[int], list[dict[st
                     "round_id": rng.choice(round_ids),
                     "item_id": rng.choice(["a", "b", "c"]),
                     "facet": rng.choice(["", "now"]),
-                    "respondent_key": f"{i:064d}",
+                    "respondent_key": f"{i:064x}",
                     "bank_id": "b",
                     "bank_version": 1,
                     "segment": rng.choice(["C1", "C2", "C3"]),
                     "option": f"o{score}",
                     "score": score,
                     "valence": (score > 2) - (score < 2),
-                    "day": OPENED.date(),
+                    "seq": rng.randrange(10**15),
+                    "picks": None,
                 }
             )
-        await session.execute(insert(Response), rows)
+        await session.execute(insert(HeldAnswer), rows)
+    for round_id in round_ids:
+        async with db.writing() as session:
+            await ballots.seal(session, round_id)
     return round_ids, rows
 
 
@@ -81,20 +85,21 @@ async def test_answer_counts_are_the_rows_counted_by_hand(db: Database) -> None:
     assert sum(c.n for c in got) == sum(1 for r in rows if r["round_id"] in wanted)
 
 
-async def test_the_rollup_reads_only_its_covering_index(db: Database) -> None:
+async def test_sealing_leaves_counts_only_in_the_order_of_their_groups(db: Database) -> None:
+    _, rows = await _rows(db)
+    async with db.session() as session:
+        assert (await session.scalars(select(HeldAnswer))).all() == []
+        # Physical order (no ORDER BY): the groups' own order, nothing of the order answers came in.
+        stored = [
+            tuple(getattr(c, col) for col in ballots.COUNT_COLUMNS) for c in await session.scalars(select(SealedCount))
+        ]
+    assert stored == sorted(stored)
+    assert sum(1 for _ in rows) == sum(c.n for c in await _sealed(db))
     async with db.engine.connect() as conn:
-        indexes = await conn.run_sync(
-            lambda c: {i["name"]: i["column_names"] for i in inspect(c).get_indexes("responses")}
-        )
-        assert indexes["ix_responses_rollup"] == ["round_id", "item_id", "facet", "segment", "score", "valence"]
-        if db.is_sqlite:
-            plan = await conn.execute(
-                text(
-                    "EXPLAIN QUERY PLAN SELECT round_id, item_id, facet, segment, score, valence, count(*) "
-                    "FROM responses WHERE round_id IN (1, 2) "
-                    "GROUP BY round_id, item_id, facet, segment, score, valence"
-                )
-            )
-            details = " ".join(str(row[-1]) for row in plan)
-            assert "COVERING INDEX ix_responses_rollup" in details
-            assert "TEMP B-TREE" not in details
+        columns = await conn.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("sealed_counts")})
+    assert columns == {*ballots.COUNT_COLUMNS, "n"}
+
+
+async def _sealed(db: Database) -> list[SealedCount]:
+    async with db.session() as session:
+        return list((await session.scalars(select(SealedCount))).all())

@@ -1,26 +1,29 @@
 """A seeded partnership with known answers, for the digest tests.
 
 Four schools of different sizes (one below k on its own) answer nine weekly rounds of two
-statement audits, strand check-ins and the trust-behaviour exercise. Every answer is written
-with storage.repo.upsert_response and also kept here as plain data, so the tests can work out
-each expected figure from the raw answers themselves, without the production code.
+statement audits, strand check-ins and the trust-behaviour exercise. Every answer is kept here
+as plain data, so the tests can work out each expected figure from the raw answers themselves,
+without the production code, and written as the product would hold it.
 
-Rounds 1-8 are closed when the digest is taken; round 9 is still open, and its answers must not
-show in any figure (only in participation).
+Rounds 1-8 are closed (sealed) when the digest is taken, so their answers are written as sealed
+counts; round 9 is still open, its answers held, and they must not show in any figure (only in
+participation).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert
 
-from storage import repo
+from storage import ballots, repo
 from storage.db import Database
-from storage.models import Response, Round
+from storage.models import HeldAnswer, Round, SealedCount
 from surveys.banks import BankRegistry
 from surveys.config import SurveyConfig
 
@@ -226,27 +229,35 @@ async def seed(db: Database, registry: BankRegistry) -> Seeded:
                 items=refs,
                 audience_size=audience,
             )
+            closed = round_.closes_at <= NOW
+            if closed:
+                round_.closed_at = round_.closes_at
             assert await repo.insert_round(session, round_)
-            seeded.rounds[seq] = SeededRound(seq, round_.id, refs, round_.closes_at <= NOW, audience)
-        rows = []
+            if not closed:
+                await ballots.add_round_key(session, round_.id, hashlib.sha256(b"seed").digest())
+            seeded.rounds[seq] = SeededRound(seq, round_.id, refs, closed, audience)
+        counts: Counter[tuple[Any, ...]] = Counter()
+        held: list[dict[str, Any]] = []
+        ballot: dict[tuple[int, str, str], list[list[Any]]] = {}
+        took_part: dict[tuple[int, str, str], dict[str, Any]] = {}
         for a in answers:
-            round_id = seeded.rounds[a.round_seq].id
-            rows.append(
-                {
-                    "round_id": round_id,
-                    "item_id": a.item_id,
-                    "facet": a.facet,
-                    "respondent_key": key(a),
-                    "bank_id": bank_of[a.item_id],
-                    "bank_version": 1,
-                    "segment": a.segment,
-                    "option": a.option,
-                    "score": a.score,
-                    "valence": a.valence,
-                    "day": (START + (a.round_seq - 1) * WEEK).date(),
-                }
-            )
-        # One executemany: the rows are plain anonymous answers, as the answer flow stores them.
-        await session.execute(insert(Response), rows)
+            round_ = seeded.rounds[a.round_seq]
+            group = (round_.id, bank_of[a.item_id], a.item_id, a.facet, a.segment, a.score, a.valence, a.option, 1)
+            if round_.closed:
+                counts[group] += 1
+            elif bank_of[a.item_id] == PICKS and a.item_id != PICKS:
+                ballot.setdefault((round_.id, a.facet, a.person), []).append([a.item_id, a.option, a.score, a.valence])
+            else:
+                row = dict(zip(ballots.COUNT_COLUMNS, group, strict=True))
+                held.append({**row, "respondent_key": key(a), "seq": 1, "picks": None})
+                if a.item_id == PICKS:
+                    took_part[(round_.id, a.facet, a.person)] = held[-1]
+        for person, row in took_part.items():
+            row["picks"] = json.dumps(ballot.get(person, []))
+        # As sealing leaves closed rounds (counts only) and as the answer flow holds the open one.
+        sealed = [{**dict(zip(ballots.COUNT_COLUMNS, g, strict=True)), "n": n} for g, n in sorted(counts.items())]
+        await session.execute(insert(SealedCount), sealed)
+        if held:
+            await session.execute(insert(HeldAnswer), held)
     seeded.answers = answers
     return seeded

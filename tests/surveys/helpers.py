@@ -6,10 +6,12 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from storage import ballots
 from storage.db import Database
-from storage.models import Response, Round, Survey
+from storage.models import HeldAnswer, Round, SealedCount, Survey
 from surveys.banks import BankRegistry
 from surveys.config import SurveyConfig
+from surveys.keys import new_nonce
 from surveys.rounds import choose_items
 
 NOW = dt.datetime(2026, 9, 7, 8, 0, tzinfo=dt.UTC)
@@ -53,10 +55,27 @@ async def new_round(
         )
         session.add(round_)
         await session.flush()
+        await ballots.add_round_key(session, round_.id, new_nonce())
     return round_
 
 
-async def responses(db: Database) -> list[Response]:
+async def responses(db: Database) -> list[HeldAnswer]:
+    """Every held answer of the open rounds."""
     async with db.session() as session:
-        rows = (await session.scalars(select(Response))).all()
+        rows = (await session.scalars(select(HeldAnswer))).all()
     return sorted(rows, key=lambda r: (r.round_id, r.item_id, r.facet, r.option, r.respondent_key))
+
+
+async def seal_round(db: Database, round_id: int, *, now: dt.datetime = NOW) -> None:
+    """Close the round as the clock does: in one transaction, sealed into counts."""
+    from surveys.closing import close_round
+
+    async with db.writing() as session:
+        assert await close_round(session, round_id, now=now)
+
+
+async def sealed(db: Database) -> list[SealedCount]:
+    """Every sealed count of the closed rounds."""
+    async with db.session() as session:
+        rows = (await session.scalars(select(SealedCount))).all()
+    return sorted(rows, key=lambda r: (r.round_id, r.item_id, r.facet, r.option, r.segment))

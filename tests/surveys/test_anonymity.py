@@ -3,26 +3,39 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from surveys.anonymity import MIN_K, effective_k, hide, respondent_key
+from surveys.anonymity import MIN_K, coarse, effective_k, hide
+from surveys.keys import RoundKey, subject
+
+
+def key(secret: bytes, nonce: bytes, round_id: int, item: str, user: str) -> str:
+    return RoundKey.derive(secret, round_id, nonce).respondent(subject("bank", item), user)
 
 
 def test_key_is_stable_for_one_person_round_and_item() -> None:
-    assert respondent_key(b"s", 1, "item", "U1") == respondent_key(b"s", 1, "item", "U1")
+    assert key(b"s", b"n", 1, "item", "U1") == key(b"s", b"n", 1, "item", "U1")
 
 
-def test_key_changes_with_round_item_person_and_secret() -> None:
-    base = respondent_key(b"s", 1, "item", "U1")
+def test_key_changes_with_round_item_person_secret_and_the_rounds_nonce() -> None:
+    base = key(b"s", b"n", 1, "item", "U1")
     others = {
-        respondent_key(b"s", 2, "item", "U1"),
-        respondent_key(b"s", 1, "other", "U1"),
-        respondent_key(b"s", 1, "item", "U2"),
-        respondent_key(b"t", 1, "item", "U1"),
+        key(b"s", b"n", 2, "item", "U1"),
+        key(b"s", b"n", 1, "other", "U1"),
+        key(b"s", b"n", 1, "item", "U2"),
+        key(b"t", b"n", 1, "item", "U1"),
+        key(b"s", b"m", 1, "item", "U1"),
     }
-    assert base not in others and len(others) == 4
+    assert base not in others and len(others) == 5
 
 
-def test_key_does_not_contain_the_user_id() -> None:
-    assert "U123ABC" not in respondent_key(b"s", 1, "item", "U123ABC")
+def test_key_does_not_contain_the_user_id_and_the_round_key_never_prints() -> None:
+    assert "U123ABC" not in key(b"s", b"n", 1, "item", "U123ABC")
+    round_key = RoundKey.derive(b"s", 1, b"n")
+    assert round_key.key.hex() not in repr(round_key) and round_key.key.hex() not in str([round_key])
+
+
+def test_open_rounds_are_shown_coarsely_and_never_below_k() -> None:
+    assert [coarse(n, 5) for n in (0, 4, 5, 6, 9, 10, 14, 15)] == [None, None, 5, 5, 5, 10, 10, 15]
+    assert coarse(8, 7) == 7 and coarse(10.5, 7) == 10
 
 
 def test_k_never_below_three() -> None:

@@ -18,16 +18,15 @@ STRANDS = "maturity-strands"
 async def answer(
     db: Database, banks: BankRegistry, round_id: int, item: str, option: str, facet: str = "", user: str = "U1"
 ) -> AnswerResult:
-    async with db.session() as session:
-        return await record_answer(
-            session,
-            banks,
-            SECRET,
-            Answer.model_validate({"r": round_id, "i": item, "o": option, "f": facet}),
-            user_id=user,
-            channel_id=SCHOOL,
-            now=NOW,
-        )
+    return await record_answer(
+        db,
+        banks,
+        SECRET,
+        Answer.model_validate({"r": round_id, "i": item, "o": option, "f": facet}),
+        user_id=user,
+        channel_id=SCHOOL,
+        now=NOW,
+    )
 
 
 async def test_strand_now_and_future_are_two_answers_with_levels_as_scores(db: Database, banks: BankRegistry) -> None:

@@ -101,13 +101,13 @@ def test_reminder_falls_due_hours_before_closing_but_never_before_half_the_windo
 
 
 def test_unanswered_counts_items_from_the_keys_alone() -> None:
-    from surveys.anonymity import respondent_key
+    from surveys.keys import RoundKey
 
-    secret = b"s"
-    answered = {respondent_key(secret, 7, "a", "U1"), respondent_key(secret, 7, "b", "U2")}
-    assert unanswered(secret, 7, ["a", "b"], "U1", answered) == 1
-    assert unanswered(secret, 7, ["a", "b"], "U3", answered) == 2
-    assert unanswered(secret, 8, ["a", "b"], "U1", answered) == 2  # another round's keys differ
+    this, other = RoundKey.derive(b"s", 7, b"nonce 7"), RoundKey.derive(b"s", 8, b"nonce 8")
+    answered = {this.respondent("bank/a", "U1"), this.respondent("bank/b", "U2")}
+    assert unanswered(this, ["bank/a", "bank/b"], "U1", answered) == 1
+    assert unanswered(this, ["bank/a", "bank/b"], "U3", answered) == 2
+    assert unanswered(other, ["bank/a", "bank/b"], "U1", answered) == 2  # another round's keys differ
 
 
 def _config(**overrides: object) -> SurveyConfig:

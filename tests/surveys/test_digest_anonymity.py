@@ -147,6 +147,33 @@ def behaviours_safe(digest: Digest, k: int) -> None:
                     assert b.respondents[cell.perspective] >= k and not cell.suppressed
 
 
+def unanimity_and_hidden_counts_safe(digest: Digest) -> None:
+    """No shown share of a single question is 0 % or 100 % (that would tell each person's answer),
+    and no hidden figure publishes how many stand behind it."""
+    cells = [c for i in digest.items for c in [i, *i.segments]]
+    cells += [c for s in digest.strands for d in s.dimensions for st in d.strands for c in [st.now, st.future]]
+    assert cells
+    for c in cells:
+        if c.suppressed:
+            assert c.n == 0 and c.favourable_pct is None
+        elif c.n:
+            assert c.favourable_pct not in (0.0, 100.0), c
+            assert getattr(c, "unfavourable_pct", None) not in (0.0, 100.0), c
+
+
+async def test_k_lowered_after_rounds_closed_shows_nothing_more(db: Database, banks: BankRegistry) -> None:
+    s = await seed(db, banks)
+    before = await operations.digest_for(db, banks, s.survey_id, now=s.now)
+    async with db.session() as session:
+        survey = await session.get(Survey, s.survey_id)
+        assert survey is not None
+        survey.k = 3
+    after = await operations.digest_for(db, banks, s.survey_id, now=s.now)
+    assert after.model_dump(exclude={"generated_at", "k", "hidden_note", "hidden"}) == before.model_dump(
+        exclude={"generated_at", "k", "hidden_note", "hidden"}
+    )
+
+
 # -- the seeded partnership --------------------------------------------------------------------
 
 
@@ -162,9 +189,14 @@ async def test_no_group_under_k_is_recoverable_from_the_seeded_partnership(db: D
     assert recoverable_small_groups(n, figures, K) == []
     behaviours_safe(digest, K)
 
+    unanimity_and_hidden_counts_safe(digest)
+
     # The same search finds the leak when a school hidden only to protect a smaller one is shown.
-    item = next(i for i in digest.items if any(c.suppressed and c.n >= K for c in i.segments))
-    shield = next(c for c in item.segments if c.suppressed and c.n >= K)
+    def size(i: object, c: object) -> int:
+        return n[(i.round_seq, i.item_id, "", c.segment)]  # type: ignore[attr-defined]
+
+    item = next(i for i in digest.items if any(c.suppressed and size(i, c) >= K for c in i.segments))
+    shield = next(c for c in item.segments if c.suppressed and size(item, c) >= K)
     leaky = [*figures, {(item.round_seq, item.item_id, "", shield.segment)}]
     leaks = recoverable_small_groups(n, leaky, K)
     assert leaks and all(0 < people(g, n) < K for g in leaks)

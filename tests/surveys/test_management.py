@@ -7,13 +7,13 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from storage.db import Database
-from storage.models import Delivery, Holiday, Response, Round, Survey
+from storage.models import Delivery, HeldAnswer, Holiday, Round, RoundKey, Survey
 from surveys import calendar, management
 from surveys.answers import Answer, record_answer
 from surveys.banks import BankRegistry
 from surveys.config import SurveyConfig
 from surveys.participant import open_rounds_for
-from tests.surveys.helpers import NOW, SCHOOL, new_round
+from tests.surveys.helpers import NOW, SCHOOL, new_round, seal_round
 
 BANK = "staff-trust-in-leadership"
 SECRET = b"management-test-secret"
@@ -93,30 +93,29 @@ async def test_delete_takes_rounds_deliveries_answers_and_holidays_with_it(db: D
         await calendar.add_holiday(
             session, survey_id=round_.survey_id, starts=dt.date(2026, 10, 26), ends=dt.date(2026, 10, 30), label="x"
         )
-        item = round_.items[0]["item"]
-        await record_answer(
-            session, banks, SECRET, Answer(r=round_.id, i=item, o="agree"), user_id="U1", channel_id=SCHOOL, now=NOW
-        )
-    assert await count(db, Response) == 1
+    item = round_.items[0]["item"]
+    await record_answer(
+        db, banks, SECRET, Answer(r=round_.id, i=item, o="agree"), user_id="U1", channel_id=SCHOOL, now=NOW
+    )
+    assert await count(db, HeldAnswer) == 1
     async with db.session() as session:
         assert await management.delete_survey(session, round_.survey_id, workspace_id=None) == "Trust pulse"
-    for model in (Survey, Round, Delivery, Response, Holiday):
+    for model in (Survey, Round, Delivery, HeldAnswer, RoundKey, Holiday):
         assert await count(db, model) == 0, model.__name__
 
 
 async def _answer(db: Database, banks: BankRegistry, round_: Round, users: list[str], option: str = "agree") -> None:
-    async with db.session() as session:
-        for user in users:
-            for ref in round_.items:
-                await record_answer(
-                    session,
-                    banks,
-                    SECRET,
-                    Answer(r=round_.id, i=ref["item"], o=option),
-                    user_id=user,
-                    channel_id=SCHOOL,
-                    now=NOW,
-                )
+    for user in users:
+        for ref in round_.items:
+            await record_answer(
+                db,
+                banks,
+                SECRET,
+                Answer(r=round_.id, i=ref["item"], o=option),
+                user_id=user,
+                channel_id=SCHOOL,
+                now=NOW,
+            )
 
 
 async def test_status_hides_participation_below_k_and_counts_failed_sends(db: Database, banks: BankRegistry) -> None:
@@ -133,6 +132,15 @@ async def test_status_hides_participation_below_k_and_counts_failed_sends(db: Da
     assert (status.failed_deliveries, status.failed_reasons) == (1, ("C0GONE: unknown error",))
 
     await _answer(db, banks, round_, ["U5", "U6"])
+    async with db.session() as session:
+        survey = await session.get(Survey, round_.survey_id)
+        assert survey is not None
+        status = await management.status_of(session, survey, now=NOW + dt.timedelta(hours=2))
+    # Open: shown only coarsely, so no one can watch it move with each answer.
+    assert status.latest_round is not None
+    assert (status.latest_round.too_few, status.latest_round.answers_per_item) == (False, 5)
+
+    await seal_round(db, round_.id, now=NOW + dt.timedelta(days=3))
     async with db.session() as session:
         survey = await session.get(Survey, round_.survey_id)
         assert survey is not None
@@ -187,19 +195,13 @@ async def test_next_round_skips_holidays_and_fortnights_and_pauses(db: Database)
 async def test_a_person_sees_their_own_answers_and_no_one_elses(db: Database, banks: BankRegistry) -> None:
     round_ = await new_round(db, banks, [BANK], items=2)
     first, second = (ref["item"] for ref in round_.items)
+    await record_answer(
+        db, banks, SECRET, Answer(r=round_.id, i=first, o="disagree"), user_id="U1", channel_id=SCHOOL, now=NOW
+    )
+    await record_answer(
+        db, banks, SECRET, Answer(r=round_.id, i=second, o="agree"), user_id="U2", channel_id=SCHOOL, now=NOW
+    )
     async with db.session() as session:
-        await record_answer(
-            session,
-            banks,
-            SECRET,
-            Answer(r=round_.id, i=first, o="disagree"),
-            user_id="U1",
-            channel_id=SCHOOL,
-            now=NOW,
-        )
-        await record_answer(
-            session, banks, SECRET, Answer(r=round_.id, i=second, o="agree"), user_id="U2", channel_id=SCHOOL, now=NOW
-        )
         survey = await session.get(Survey, round_.survey_id)
         assert survey is not None
         mine = await open_rounds_for(session, banks, SECRET, "U1", [survey], now=NOW + dt.timedelta(hours=1))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
 from storage.db import Database
-from surveys.anonymity import respondent_key
 from surveys.answers import Outcome
 from surveys.banks import BankRegistry
 from surveys.picks import TOOK_PART, PickSet, check_picks, picks_of, record_picks
-from tests.surveys.helpers import NOW, SCHOOL, new_round, responses
+from tests.surveys.helpers import NOW, SCHOOL, new_round, responses, seal_round, sealed
 
 BANK = "leadership-trust-behaviours"
 SECRET = b"picks-secret"
@@ -21,21 +21,22 @@ def ids(banks: BankRegistry) -> list[str]:
 
 
 async def submit(db: Database, banks: BankRegistry, round_id: int, user: str, picks: dict[str, PickSet], **kw):  # type: ignore[no-untyped-def]
-    async with db.session() as session:
-        return await record_picks(
-            session,
-            banks,
-            SECRET,
-            round_id,
-            BANK,
-            picks,
-            user_id=user,
-            channel_id=kw.get("channel", SCHOOL),
-            now=kw.get("now", NOW),
-        )
+    return await record_picks(
+        db,
+        banks,
+        SECRET,
+        round_id,
+        BANK,
+        picks,
+        user_id=user,
+        channel_id=kw.get("channel", SCHOOL),
+        now=kw.get("now", NOW),
+    )
 
 
-async def test_picks_stored_one_row_per_behaviour_plus_participation(db: Database, banks: BankRegistry) -> None:
+async def test_picks_are_held_as_one_ballot_per_perspective_and_sealed_into_counts(
+    db: Database, banks: BankRegistry
+) -> None:
     b = ids(banks)
     round_ = await new_round(db, banks, [BANK])
     assert [(i["item"], i["bank"]) for i in round_.items] == [(BANK, BANK)]
@@ -43,21 +44,33 @@ async def test_picks_stored_one_row_per_behaviour_plus_participation(db: Databas
     result = await submit(db, banks, round_.id, "U1", picks)
     assert result.outcome is Outcome.RECORDED
     assert result.counts == {"self": (5, 3), "team": (1, 1)}
+    await submit(db, banks, round_.id, "U2", {"self": PickSet(strong=(b[0],))})
 
-    rows = await responses(db)
-    picked = {(r.item_id, r.facet, r.option, r.score, r.valence) for r in rows if r.item_id != BANK}
-    assert picked == (
-        {(i, "self", "strong", 1, 1) for i in b[:5]}
-        | {(i, "self", "weak", -1, -1) for i in b[5:8]}
-        | {(b[0], "team", "strong", 1, 1), (b[12], "team", "weak", -1, -1)}
-    )
-    took_part = [(r.facet, r.option, r.valence) for r in rows if r.item_id == BANK]
-    assert sorted(took_part) == [("self", TOOK_PART, 0), ("team", TOOK_PART, 0)]
-    # anonymous: every key is the per-round-and-item HMAC, no user id anywhere in the row
-    for r in rows:
-        assert r.respondent_key == respondent_key(SECRET, round_.id, r.item_id, "U1")
+    held = await responses(db)
+    assert sorted((r.item_id, r.facet, r.option, r.valence) for r in held) == [
+        (BANK, "self", TOOK_PART, 0),
+        (BANK, "self", TOOK_PART, 0),
+        (BANK, "team", TOOK_PART, 0),
+    ]
+    ballots = {r.facet: json.loads(r.picks) for r in held if len(json.loads(r.picks)) > 1}
+    assert {i for i, option, _, _ in ballots["self"] if option == "strong"} == set(b[:5])
+    for r in held:
         assert "U1" not in repr([getattr(r, c) for c in ("item_id", "facet", "segment", "option", "respondent_key")])
-        assert r.segment == SCHOOL and r.bank_version == banks[BANK].version and r.day == NOW.date()
+        assert r.segment == SCHOOL and r.bank_version == banks[BANK].version
+
+    await seal_round(db, round_.id)
+    assert await responses(db) == []
+    counts = {(c.item_id, c.facet, c.option, c.score, c.valence): c.n for c in await sealed(db)}
+    assert counts == (
+        {(BANK, "self", TOOK_PART, 0, 0): 2, (BANK, "team", TOOK_PART, 0, 0): 1}
+        | {(i, "self", "strong", 1, 1): 1 for i in b[1:5]}
+        | {(b[0], "self", "strong", 1, 1): 2}
+        | {(i, "self", "weak", -1, -1): 1 for i in b[5:8]}
+        | {(b[0], "team", "strong", 1, 1): 1, (b[12], "team", "weak", -1, -1): 1}
+    )
+    # Nothing of either ballot survives: not the picks together, not who made them.
+    async with db.session() as session:
+        assert await picks_of(session, banks, SECRET, round_.id, BANK, user_id="U1") == {}
 
 
 async def test_resubmitting_replaces_that_persons_picks_only(db: Database, banks: BankRegistry) -> None:
@@ -77,8 +90,7 @@ async def test_resubmitting_replaces_that_persons_picks_only(db: Database, banks
     assert mine == {"self": PickSet(strong=(b[9],)), "team": PickSet(weak=(b[0],))}
     assert theirs == {"self": PickSet(strong=(b[0],)), "team": PickSet(weak=(b[1],))}
     rows = await responses(db)
-    assert len([r for r in rows if r.item_id != BANK]) == 4
-    assert sorted(r.facet for r in rows if r.item_id == BANK) == ["self", "self", "team", "team"]
+    assert sorted(r.facet for r in rows) == ["self", "self", "team", "team"]
 
 
 async def test_withdrawing_a_perspective_removes_its_picks_and_participation(db: Database, banks: BankRegistry) -> None:
@@ -87,7 +99,7 @@ async def test_withdrawing_a_perspective_removes_its_picks_and_participation(db:
     await submit(db, banks, round_.id, "U1", {"self": PickSet(strong=(b[0],)), "team": PickSet(strong=(b[1],))})
     await submit(db, banks, round_.id, "U1", {"self": PickSet(strong=(b[2],)), "team": PickSet()})
     rows = await responses(db)
-    assert {(r.item_id, r.facet) for r in rows} == {(b[2], "self"), (BANK, "self")}
+    assert [(r.item_id, r.facet, json.loads(r.picks)[0][0]) for r in rows] == [(BANK, "self", b[2])]
 
 
 async def test_invalid_picks_store_nothing(db: Database, banks: BankRegistry) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any
@@ -12,30 +11,31 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import Context
-from bot.locks import KeyedLocks
+from bot.logs import Tally
 from bot.slack.blocks import ANSWER_ACTION, confirmation_text
 from bot.slack.checkin_blocks import strand_confirmation_text
-from surveys.anonymity import respondent_key
-from surveys.answers import Answer, AnswerResult, Outcome
+from surveys.answers import Answer, AnswerResult, Outcome, slack_seq
 from surveys.recording import AnswerRecorder
 
 log = logging.getLogger(__name__)
 
-# How many clicks may be between their ack and their stored answer at once. Taken before the ack,
-# so under overload Slack waits for acks instead of a backlog growing behind them until database
-# connections time out and acknowledged answers are lost (measured in bench/ingestion).
-IN_FLIGHT = 32
+# How many clicks may wait for a batch at once. Past that the database is not keeping up, and a
+# click is answered "please click again" at once instead of joining a backlog that would outlive
+# the database's timeouts (measured in bench/ingestion). The ack itself never waits.
+MAX_BACKLOG = 2048
 NOT_SAVED = ":warning: Sorry, your answer could not be saved just now. Nothing was recorded; please click it again."
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
-    locks = KeyedLocks()
-    admission = asyncio.Semaphore(IN_FLIGHT)
     # Round facts kept for a few seconds, answers arriving together written in one transaction.
     recorder = AnswerRecorder(lambda: ctx.db, ctx.banks, ctx.secret)
+    # Outcomes are logged as hourly counts, never one line per click: a line's time would say
+    # when somebody answered.
+    tally = Tally(log, "answers")
 
     @app.action(re.compile(rf"^{ANSWER_ACTION}:"))
     async def on_answer(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
         user_id = str((body.get("user") or {}).get("id", ""))
         channel_id = (body.get("channel") or {}).get("id")
         actions = body.get("actions") or [{}]
@@ -44,30 +44,28 @@ def register(app: AsyncApp, ctx: Context) -> None:
         except ValidationError:
             answer = None
         if answer is None:
-            await ack()
             result: AnswerResult | None = AnswerResult(Outcome.INVALID)
+        elif recorder.backlog >= MAX_BACKLOG:
+            result = None
         else:
-            key = respondent_key(ctx.secret, answer.round_id, answer.item_id, user_id)
-            # Both taken before the ack, in arrival order: a quick second click is applied after the first.
-            async with admission, locks.hold(key):
-                await ack()
-                result = await _record(ctx, recorder, answer, user_id, channel_id)
+            # The click's own time orders it among this person's clicks, whichever process stores it.
+            seq = slack_seq(actions[0].get("action_ts"), ctx.clock())
+            result = await _record(ctx, recorder, answer, user_id, channel_id, seq)
+        tally.add(result.outcome.value if result is not None else "not saved")
         if result is None:
             text = NOT_SAVED
         else:
-            # Deliberately no user id and no option: a log line must never join a person to an answer.
-            log.info("answer %s", result.outcome.value)
             text = strand_confirmation_text(result) if result.facet else confirmation_text(result)
         if channel_id and user_id:
             await client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
 
 
 async def _record(
-    ctx: Context, recorder: AnswerRecorder, answer: Answer, user_id: str, channel_id: str | None
+    ctx: Context, recorder: AnswerRecorder, answer: Answer, user_id: str, channel_id: str | None, seq: int
 ) -> AnswerResult | None:
     """The stored result, or None when the database failed: the person is told, never left guessing."""
     try:
-        return await recorder.record(answer, user_id=user_id, channel_id=channel_id, now=ctx.clock())
+        return await recorder.record(answer, user_id=user_id, channel_id=channel_id, now=ctx.clock(), seq=seq)
     except Exception as exc:  # the click was acked; say so to the person instead of losing it silently
         log.error("answer not saved: %s", type(exc).__name__)
         return None

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import Context
-from bot.locks import KeyedLocks
+from bot.logs import Tally
 from bot.slack.checkin_blocks import (
     LEVELS_ACTION,
     PICKS_ACTION,
@@ -25,7 +25,6 @@ from bot.slack.checkin_blocks import (
     picks_view,
 )
 from storage.models import Round
-from surveys.anonymity import respondent_key
 from surveys.banks import Bank
 from surveys.banks.model import PICK_STRONG, PICK_WEAK
 from surveys.picks import PickSet, check_picks, picks_of, record_picks
@@ -78,7 +77,7 @@ def form_errors(bank: Bank, picks: dict[str, PickSet]) -> dict[str, str]:
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
-    locks = KeyedLocks()
+    tally = Tally(log, "picks")
 
     async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> None:
         try:
@@ -140,23 +139,21 @@ def register(app: AsyncApp, ctx: Context) -> None:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        # Taken before the ack, so two quick submissions are applied in the order they came.
-        async with locks.hold(respondent_key(ctx.secret, ref.round_id, bank.exercise_id, user_id)):
-            await ack()
-            async with ctx.db.session() as session:
-                result = await record_picks(
-                    session,
-                    ctx.banks,
-                    ctx.secret,
-                    ref.round_id,
-                    bank.id,
-                    picks,
-                    user_id=user_id,
-                    channel_id=ref.channel or None,
-                    now=ctx.clock(),
-                )
-        # No user id and no picks in the log: it must never join a person to an answer.
-        log.info("picks %s", result.outcome.value)
+        await ack()
+        # Two quick submissions may be stored in either order: the one made later stands.
+        result = await record_picks(
+            ctx.db,
+            ctx.banks,
+            ctx.secret,
+            ref.round_id,
+            bank.id,
+            picks,
+            user_id=user_id,
+            channel_id=ref.channel or None,
+            now=ctx.clock(),
+        )
+        # Counted, never logged one by one: a line per submission would give each ballot a time.
+        tally.add(result.outcome.value)
         if ref.channel and user_id:
             try:
                 await client.chat_postEphemeral(channel=ref.channel, user=user_id, text=picks_confirmation_text(result))

@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import Context
+from bot.logs import Tally
 from bot.slack.blocks import COMMENT_ACTION
 from bot.slack.comment_blocks import (
     COMMENT_BLOCK,
@@ -40,6 +41,8 @@ def _meta(raw: str) -> CommentMeta | None:
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
+    tally = Tally(log, "comments")
+
     @app.action(COMMENT_ACTION)
     async def on_comment_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -73,16 +76,14 @@ def register(app: AsyncApp, ctx: Context) -> None:
             await ack(response_action="errors", errors={COMMENT_BLOCK: "Sorry, this comment cannot be taken here."})
             return
         try:
-            async with ctx.db.session() as session:
-                result = await record_comment(
-                    session, ctx.secret, meta.round_id, user_id, meta.channel_id, text, ctx.clock()
-                )
+            now = ctx.clock()
+            result = await record_comment(ctx.db, ctx.secret, meta.round_id, user_id, meta.channel_id, text, now)
         except Exception as exc:
             log.error("comment not saved: %s", type(exc).__name__)
             await ack(response_action="errors", errors={COMMENT_BLOCK: SORRY})
             return
-        # Deliberately the outcome only: never the text, never who wrote it.
-        log.info("comment %s", result.outcome.value)
+        # Hourly counts only: never the text, who wrote it, or when.
+        tally.add(result.outcome.value)
         error = comment_error(result.outcome)
         if error is not None:
             await ack(response_action="errors", errors={COMMENT_BLOCK: error})

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
-from bot.locks import KeyedLocks
+from bot.logs import Tally
 from bot.teams.cards import (
     ANSWER_VERB,
     answered_card,
@@ -22,10 +22,9 @@ from bot.teams.cards import (
 )
 from bot.teams.ids import channel_of, conversation_key, person_of
 from bot.teams.messages import invoke_card
-from storage import repo
 from storage.models import Round, Survey
-from surveys.anonymity import respondent_key
-from surveys.answers import Answer, AnswerResult, Outcome, record_answer
+from surveys.answers import Answer, AnswerResult, Outcome, click_seq, record_answer
+from surveys.participant import my_answers
 from surveys.platform import RoundMessage
 from surveys.rounds import round_message
 
@@ -48,19 +47,21 @@ async def my_view(
     if round_ is None or survey is None:
         return None, {}
     message = round_message(survey, round_, ctx.banks)
-    chosen: dict[Any, str] = {}
-    for prompt in message.prompts:
-        key = respondent_key(ctx.secret, round_.id, prompt.item.id, person)
-        for facet in facets_of(prompt.bank):
-            option = await repo.response_option(session, round_.id, prompt.item.id, facet, key)
-            if option is not None:
-                chosen[(prompt.item.id, facet)] = option
+    mine = (await my_answers(session, ctx.secret, {round_.id: round_.items}, person)).get(round_.id, {})
+    shown = {(p.item.id, facet) for p in message.prompts for facet in facets_of(p.bank)}
+    chosen: dict[Any, str] = {at: option for at, option in mine.items() if at in shown}
     return message, chosen
+
+
+def activity_seq(context: TurnContext, now: Any) -> int:
+    """Where a click stands among one person's clicks: when Teams says it was sent, else now."""
+    return click_seq(context.activity.timestamp or now)
 
 
 def register(bot: TeamsBot) -> None:
     ctx = bot.ctx
-    locks = KeyedLocks()
+    # Hourly counts only: a log line per click would say when somebody answered.
+    tally = Tally(log, "answers")
 
     @bot.app.adaptive_card.action_execute(ANSWER_VERB)
     async def on_answer(context: TurnContext, state: TurnState, data: Any) -> AdaptiveCardInvokeResponse:
@@ -71,21 +72,27 @@ def register(bot: TeamsBot) -> None:
         except ValidationError:
             answer = None
         if answer is None or not person:
-            log.info("answer %s", Outcome.INVALID.value)
+            tally.add(Outcome.INVALID.value)
             return invoke_card(notice_card(status_line(AnswerResult(Outcome.INVALID))))
         try:
-            # In arrival order per person and item: a quick second click is applied after the first.
-            lock = locks.hold(respondent_key(ctx.secret, answer.round_id, answer.item_id, person))
-            async with lock, ctx.db.session() as session:
-                result = await record_answer(
-                    session, ctx.banks, ctx.secret, answer, user_id=person, channel_id=channel, now=ctx.clock()
-                )
+            # Two quick clicks may be stored by different processes in either order: the later stands.
+            now = ctx.clock()
+            result = await record_answer(
+                ctx.db,
+                ctx.banks,
+                ctx.secret,
+                answer,
+                user_id=person,
+                channel_id=channel,
+                now=now,
+                seq=activity_seq(context, now),
+            )
+            async with ctx.db.session() as session:
                 message, chosen = await my_view(ctx, session, answer.round_id, person)
         except Exception as exc:
             log.error("answer failed: %s", type(exc).__name__)
             return invoke_card(notice_card(TRY_AGAIN))
-        # Deliberately no user id and no option: a log line must never join a person to an answer.
-        log.info("answer %s", result.outcome.value)
+        tally.add(result.outcome.value)
         if message is None:
             return invoke_card(notice_card(status_line(result)))
         return invoke_card(answered_card(message, result, chosen))

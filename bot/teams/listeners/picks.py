@@ -15,10 +15,10 @@ from microsoft_agents.activity import AdaptiveCardInvokeResponse
 from microsoft_agents.hosting.core import TurnContext, TurnState
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.locks import KeyedLocks
+from bot.logs import Tally
 from bot.teams.cards import local_time, notice_card, round_card
 from bot.teams.ids import channel_of, conversation_key, person_of
-from bot.teams.listeners.answers import my_view
+from bot.teams.listeners.answers import activity_seq, my_view
 from bot.teams.messages import invoke_card
 from bot.teams.picks_cards import (
     FIX_THEM,
@@ -30,7 +30,6 @@ from bot.teams.picks_cards import (
     status_line,
 )
 from storage.models import Round
-from surveys.anonymity import respondent_key
 from surveys.answers import Outcome
 from surveys.banks import Bank
 from surveys.picks import check_picks, picks_of, record_picks
@@ -56,7 +55,7 @@ class PicksRef(BaseModel):
 
 def register(bot: TeamsBot) -> None:
     ctx = bot.ctx
-    locks = KeyedLocks()
+    tally = Tally(log, "picks")
 
     def exercise(data: Any) -> tuple[PicksRef, Bank] | None:
         try:
@@ -96,7 +95,7 @@ def register(bot: TeamsBot) -> None:
         channel = conversation_key(channel_of(context.activity))
         found = exercise(data)
         if found is None or not person:
-            log.info("picks %s", Outcome.INVALID.value)
+            tally.add(Outcome.INVALID.value)
             return invoke_card(notice_card(GONE))
         ref, bank = found
         picks = picks_from_data(bank, data)
@@ -110,27 +109,27 @@ def register(bot: TeamsBot) -> None:
                     return invoke_card(notice_card(GONE))
                 form = PicksForm(picks, problems)
                 return invoke_card(round_card(message, chosen, status=FIX_THEM, forms={bank.id: form}))
-            # In arrival order per person: a quick second save is applied after the first.
-            lock = locks.hold(respondent_key(ctx.secret, ref.round_id, bank.exercise_id, person))
-            async with lock, ctx.db.session() as session:
-                result = await record_picks(
-                    session,
-                    ctx.banks,
-                    ctx.secret,
-                    ref.round_id,
-                    bank.id,
-                    picks,
-                    user_id=person,
-                    channel_id=channel,
-                    now=ctx.clock(),
-                )
+            # Two quick saves may be stored in either order: the one made later stands.
+            now = ctx.clock()
+            result = await record_picks(
+                ctx.db,
+                ctx.banks,
+                ctx.secret,
+                ref.round_id,
+                bank.id,
+                picks,
+                user_id=person,
+                channel_id=channel,
+                now=now,
+                seq=activity_seq(context, now),
+            )
+            async with ctx.db.session() as session:
                 message, chosen = await my_view(ctx, session, ref.round_id, person)
                 saved = await picks_of(session, ctx.banks, ctx.secret, ref.round_id, bank.id, user_id=person)
         except Exception as exc:
             log.error("saving picks failed: %s", type(exc).__name__)
             return invoke_card(notice_card(TRY_AGAIN))
-        # No user id and no picks in the log: it must never join a person to an answer.
-        log.info("picks %s", result.outcome.value)
+        tally.add(result.outcome.value)
         until = local_time(result.closes_at, result.timezone) if result.closes_at else ""
         status = status_line(result, until)
         if message is None:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bot.cli.digest import render
+from bot.digest_format import comments_note
 from bot.slack.comment_blocks import CommentMeta, comment_modal
 from bot.slack.digest_blocks import digest_messages
 from bot.teams.cards import fitting_digest_card
@@ -38,7 +39,7 @@ def test_the_modal_is_valid_and_carries_no_user() -> None:
 async def test_a_large_batch_of_long_comments_stays_within_limits(digest: Digest) -> None:
     # Worst case: every character of every comment grows fivefold when escaped for mrkdwn.
     long = [f"{i:02d}" + "&" * (MAX_LENGTH - 2) for i in range(60)]
-    big = digest.model_copy(update={"comments": long, "comments_held": 0, "comment_threshold": 10})
+    big = digest.model_copy(update={"comments": long, "comments_waiting": False, "comment_threshold": 10})
     messages = digest_messages(big)
     for blocks in messages:
         assert validate_blocks(blocks) == []
@@ -48,11 +49,13 @@ async def test_a_large_batch_of_long_comments_stays_within_limits(digest: Digest
     assert validate_card(fitting_digest_card(big)) == []
 
 
-async def test_held_comments_are_counted_and_shown_nowhere(digest: Digest) -> None:
-    held = digest.model_copy(update={"comments": [], "comments_held": 4, "comment_threshold": 10})
+async def test_held_comments_are_neither_counted_nor_shown(digest: Digest) -> None:
+    held = digest.model_copy(update={"comments": [], "comments_waiting": True, "comment_threshold": 10})
     blocks = json.dumps(digest_messages(held))
-    assert "4 comments are held until at least 10" in blocks and "What people said" not in blocks
-    assert "4 comments are held" in str(render(held, "text"))
+    assert "comments are held until at least 10 people" in blocks and "What people said" not in blocks
+    assert "comments are held" in str(render(held, "text"))
+    note = comments_note(held)
+    assert note is not None and not any(ch.isdigit() for ch in note.replace("10", ""))
     shown = digest.model_copy(update={"comments": ["Line one\nline two <@U123>"], "comment_threshold": 10})
     text = str(render(shown, "text"))
     assert "- Line one line two <@U123>" in text

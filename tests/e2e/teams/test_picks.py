@@ -16,8 +16,9 @@ from bot.logs import quiet_chatty_loggers
 from bot.teams.cards import ANSWER_VERB
 from bot.teams.ids import conversation_key
 from bot.teams.picks_cards import FIX_THEM, OPEN_VERB, SAVE_VERB
-from storage.models import Response
+from storage.models import HeldAnswer, SealedCount
 from surveys import operations
+from surveys.closing import close_due_rounds
 from surveys.picks import TOOK_PART
 from surveys.scoring import Named
 from tests.e2e.teams.conftest import LEADERS, OAKFIELD, STAFF_A, installed, make_teams_survey
@@ -78,9 +79,9 @@ async def open_exercise(app: TeamsHarness, teams: TeamsDouble, **survey: Any) ->
     return message["id"], cards_of(message)[0]
 
 
-async def rows(app: TeamsHarness) -> list[Response]:
+async def rows(app: TeamsHarness) -> list[HeldAnswer]:
     async with app.db.session() as s:
-        return list((await s.scalars(select(Response))).all())
+        return list((await s.scalars(select(HeldAnswer))).all())
 
 
 async def test_picks_are_chosen_in_a_form_checked_stored_anonymously_and_replaced(
@@ -122,7 +123,7 @@ async def test_picks_are_chosen_in_a_form_checked_stored_anonymously_and_replace
     )
     assert inputs(saved) == {f"p:{BEHAVIOURS}:{k}": v for k, v in good.items()}
     stored = await rows(app)
-    assert len(stored) == 11 + 2
+    assert len(stored) == 2  # one held ballot per perspective
     assert {r.segment for r in stored} == {conversation_key(OAKFIELD)}
     assert person not in json.dumps([r.respondent_key for r in stored])
 
@@ -134,14 +135,17 @@ async def test_picks_are_chosen_in_a_form_checked_stored_anonymously_and_replace
         person, filled(with_verb(again, SAVE_VERB), {"self:strong": [ids[12]], "team:weak": [ids[12]]})
     )
     assert "updated" in texts_of(changed)[0]
-    assert len(await rows(app)) == 2 + 2
+    assert len(await rows(app)) == 2
 
     # Four more people, so the counts can be checked as the digest will read them.
     for other in STAFF_A[1:5]:
         await click(other, filled(save, {"self:strong": [ids[12]], "team:weak": [ids[12], ids[1]]}))
-    stored = await rows(app)
+    assert len(await rows(app)) == 10
+    await close_due_rounds(app.db, now=app.ctx.clock() + dt.timedelta(days=30))
+    async with app.db.session() as s:
+        stored = list((await s.scalars(select(SealedCount))).all())
     people = {
-        p: sum(1 for r in stored if r.item_id == BEHAVIOURS and r.facet == p and r.option == TOOK_PART)
+        p: sum(r.n for r in stored if r.item_id == BEHAVIOURS and r.facet == p and r.option == TOOK_PART)
         for p in ("self", "team")
     }
     assert people == {"self": 5, "team": 5}
@@ -149,7 +153,9 @@ async def test_picks_are_chosen_in_a_form_checked_stored_anonymously_and_replace
     def named(item: str, perspective: str) -> Named:
         mine = [r for r in stored if r.item_id == item and r.facet == perspective]
         return Named(
-            sum(r.option == "strong" for r in mine), sum(r.option == "weak" for r in mine), people[perspective]
+            sum(r.n for r in mine if r.option == "strong"),
+            sum(r.n for r in mine if r.option == "weak"),
+            people[perspective],
         )
 
     assert named(ids[12], "self") == Named(5, 0, 5) and named(ids[12], "team") == Named(0, 5, 5)
@@ -193,7 +199,7 @@ async def test_no_log_line_joins_a_person_to_their_picks(
     form = (await app.click(person, with_verb(card, OPEN_VERB), channel_id=OAKFIELD, reply_to=message_id))[1]
     save = filled(with_verb(form["value"], SAVE_VERB), {"self:strong": ids[:2], "team:weak": ids[2:3]})
     assert (await app.click(person, save, channel_id=OAKFIELD, reply_to=message_id))[0] == 200
-    assert len(await rows(app)) == 3 + 2
+    assert len(await rows(app)) == 2
     who = {person, teams.account(person)["id"], teams.account(person)["name"]}
     for record in caplog.records:
         line = record.getMessage()

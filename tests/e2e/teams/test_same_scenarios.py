@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from storage.models import Response, Round, Survey
+from storage.models import HeldAnswer, Round, Survey
 from surveys.banks import BankRegistry
 from tests.e2e.teams.drivers import Driver, driver_for
 
@@ -19,9 +19,9 @@ async def driver(request: pytest.FixtureRequest, db_url: str, banks: BankRegistr
         yield d
 
 
-async def _rows(d: Driver) -> list[Response]:
+async def _rows(d: Driver) -> list[HeldAnswer]:
     async with d.h.db.session() as s:
-        return list((await s.scalars(select(Response))).all())
+        return list((await s.scalars(select(HeldAnswer))).all())
 
 
 async def test_a_round_is_sent_answered_changed_and_digested(driver: Driver) -> None:

@@ -17,7 +17,7 @@ from bot.logs import quiet_chatty_loggers
 from bot.teams.ids import conversation_key
 from bot.teams.platform import TeamsPlatform
 from storage import conversations
-from storage.models import Response, Round, Survey, TeamsConversation
+from storage.models import HeldAnswer, Round, Survey, TeamsConversation
 from surveys import operations
 from surveys.banks import BankRegistry
 from surveys.platform import PlatformError
@@ -40,9 +40,9 @@ async def _open(app: TeamsHarness, survey: Survey) -> None:
     assert round_ is not None and report.sent == 2, report
 
 
-async def _responses(app: TeamsHarness) -> list[Response]:
+async def _responses(app: TeamsHarness) -> list[HeldAnswer]:
     async with app.db.session() as s:
-        return list((await s.scalars(select(Response))).all())
+        return list((await s.scalars(select(HeldAnswer))).all())
 
 
 def _card_in(teams: TeamsDouble, conversation: str) -> tuple[str, dict[str, Any]]:
