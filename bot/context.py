@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.logs import Counters
 from bot.settings import Settings
 from storage.db import Database
 from surveys.banks import BankRegistry
@@ -24,6 +25,8 @@ class Context:
     secret: bytes
     platform: ChatPlatform | None = None
     clock: Callable[[], dt.datetime] = field(default=system_clock)
+    # Outcomes of clicks, published once a period (never per click).
+    counters: Counters = field(default_factory=Counters)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, secret: bytes | None = None) -> Context:
@@ -32,6 +35,7 @@ class Context:
             db=Database(settings.database_url),
             banks=BankRegistry.load(settings.pulse_banks_dir),
             secret=secret if secret is not None else settings.anonymity_secret(),
+            counters=Counters(every=settings.pulse_counters_seconds),
         )
 
     def require_platform(self) -> ChatPlatform:

@@ -48,7 +48,7 @@ Row = dict[str, Any]
 
 def _share(cell: Share | IndexPoint) -> Row:
     return {
-        "n": cell.n,
+        "n": None if cell.suppressed else cell.n,
         "favourable_pct": cell.favourable_pct,
         "neutral_pct": cell.neutral_pct,
         "unfavourable_pct": cell.unfavourable_pct,
@@ -60,7 +60,7 @@ def _levels(cell: LevelShare) -> Row:
     row: Row = {
         "facet": cell.facet,
         "segment": cell.segment or "",
-        "n": cell.n,
+        "n": None if cell.suppressed else cell.n,
         "favourable_pct": cell.favourable_pct,
         "median": cell.median,
         "suppressed": cell.suppressed,
@@ -142,7 +142,7 @@ def digest_rows(digest: Digest) -> list[Row]:
                     "key": dim.dimension,
                     "label": dim.title,
                     "facet": "now",
-                    "n": dim.n,
+                    "n": None if dim.suppressed else dim.n,
                     "favourable_pct": dim.favourable_pct,
                     "median": dim.median_now,
                     "gap": dim.gap,
@@ -178,7 +178,7 @@ def digest_rows(digest: Digest) -> list[Row]:
                         "label": stat.label,
                         "facet": c.perspective,
                         "round_seq": b.round_seq,
-                        "n": c.n,
+                        "n": None if c.suppressed else c.n,
                         "favourable_pct": c.favourable_pct,
                         "strong": c.strong,
                         "weak": c.weak,

@@ -31,15 +31,23 @@ def pct(value: float | None) -> str:
     return "–" if value is None else f"{whole(value)}%"
 
 
-def figure(cell: Share | IndexPoint, k: int) -> str:
+# A hidden figure says no more than that: neither how many stand behind it nor why it is hidden
+# ("everyone answered alike" would be the very disclosure). The digest's footer gives the reasons.
+HIDDEN = "hidden for anonymity"
+
+
+def figure(cell: Share | IndexPoint) -> str:
     """A cell's favourable share, or why it is not there."""
     if cell.suppressed:
-        if isinstance(cell, IndexPoint):
-            return "hidden: too few answers to any item"
-        return f"hidden: fewer than {k} answers" if cell.n < k else "hidden to protect a smaller group"
+        return "hidden: too few answers to any item" if isinstance(cell, IndexPoint) else HIDDEN
     if cell.favourable_pct is None:
         return "no answers"
     return pct(cell.favourable_pct)
+
+
+def count(cell: Share | IndexPoint | LevelShare) -> str:
+    """How many stand behind a figure: never published for a hidden one."""
+    return "–" if cell.suppressed else str(cell.n)
 
 
 def school_figure(cell: Share) -> str:
@@ -72,9 +80,9 @@ def level_name(median: float | None) -> str:
     return median_label(median) or "–"
 
 
-def level_figure(cell: LevelShare, k: int) -> str:
+def level_figure(cell: LevelShare) -> str:
     if cell.suppressed:
-        return f"hidden: fewer than {k} answers" if cell.n < k else "hidden to protect a smaller group"
+        return HIDDEN
     return cell.median_label or "no answers"
 
 

@@ -26,11 +26,11 @@ def _participation(digest: Digest) -> list[str]:
 
 
 def _audit(digest: Digest, audit: Audit) -> list[str]:
-    k, index = digest.k, audit.index
+    index = audit.index
     lines = [
         "",
         f"== {audit.title} ==",
-        f"Trust index {fmt.figure(index, k)} (n={index.n}, {len(index.items)} of {index.items_total} items)",
+        f"Trust index {fmt.figure(index)} (n={fmt.count(index)}, {len(index.items)} of {index.items_total} items)",
     ]
     if audit.trend:
         lines.append(
@@ -54,7 +54,7 @@ def _audit(digest: Digest, audit: Audit) -> list[str]:
         extra = " (reverse-scored)" if item.reverse else ""
         if item.neutral_label and item.neutral_pct is not None:
             extra += f" [{item.neutral_label} {fmt.pct(item.neutral_pct)}]"
-        lines.append(f"{figure:>10}  {fmt.change(item):>10}  {item.n:>4}  {text}{extra}")
+        lines.append(f"{figure:>10}  {fmt.change(item):>10}  {fmt.count(item):>4}  {text}{extra}")
     if digest.partnership:
         lines += ["", "  schools side by side:"]
         for item in items:
@@ -64,17 +64,16 @@ def _audit(digest: Digest, audit: Audit) -> list[str]:
 
 
 def _strands(digest: Digest, strands: Strands) -> list[str]:
-    k = digest.k
     lines = ["", f"== {strands.title}: median level now -> in a year =="]
     for dim in strands.dimensions:
         lines.append(f"{dim.title}: {fmt.level_name(dim.median_now)} -> {fmt.level_name(dim.median_future)}")
         for s in dim.strands:
             if s.now.suppressed or s.now.median is None:
-                lines.append(f"  {s.label}: {fmt.level_figure(s.now, k)} (n={s.now.n})")
+                lines.append(f"  {s.label}: {fmt.level_figure(s.now)} (n={fmt.count(s.now)})")
                 continue
             gap = f", gap {fmt.signed(s.gap)}" if s.gap is not None else ""
             lines.append(
-                f"  {s.label}: {fmt.level_figure(s.now, k)} -> {fmt.level_figure(s.future, k)}{gap} (n={s.now.n})"
+                f"  {s.label}: {fmt.level_figure(s.now)} -> {fmt.level_figure(s.future)}{gap} (n={fmt.count(s.now)})"
             )
             lines.append(f"      now: {fmt.levels(s.now)}")
     return lines

@@ -45,35 +45,51 @@ def configure_logging(level: str = "INFO") -> None:
     quiet_chatty_loggers()
 
 
-class Tally:
-    """Counts of outcomes (answers recorded, changed, ...), logged once an hour on the hour.
+class Counters:
+    """How many answers, picks and comments came and how each went, for operators; never per click.
 
-    Never a line per click: its time would say when somebody answered. The lines come at fixed
-    times of the clock, whatever the clicks did, and only say how many of each outcome the hour
-    had; an hour without any writes nothing.
+    A log line per click would say when somebody answered, and so would a count that moved the
+    moment they did. So clicks are only added up here, and published once a period (an hour by
+    default, a minute at the least), at fixed times of the clock: one INFO line with the period's
+    counts, and the running totals as of that line on `/healthz`. A period without a click writes
+    nothing.
     """
 
-    def __init__(self, logger: logging.Logger, what: str, *, every: float = 3600.0) -> None:
-        self._log = logger
-        self._what = what
+    def __init__(self, logger: logging.Logger | None = None, *, every: float = 3600.0) -> None:
+        self._log = logger or logging.getLogger("pulse.counters")
         self._every = every
         self._counts: Counter[str] = Counter()
+        self._published: Counter[str] = Counter()
         self._flusher: asyncio.Task[None] | None = None
 
-    def add(self, outcome: str) -> None:
-        self._counts[outcome] += 1
+    def add(self, kind: str, outcome: str) -> None:
+        """One click's outcome, e.g. ("answers", "recorded") or ("comments", "failed")."""
+        self._counts[f"{kind} {outcome}"] += 1
         if self._flusher is None or self._flusher.done():
             # Without a running loop (a synchronous caller) it is counted, and flushed by the next one.
             with contextlib.suppress(RuntimeError):
-                self._flusher = asyncio.get_running_loop().create_task(self._flush_on_the_hour())
+                self._flusher = asyncio.get_running_loop().create_task(self._flush_on_the_period())
 
     def flush(self) -> None:
         if self._counts:
-            parts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self._counts.items()))
-            self._log.info("%s in the last period: %s", self._what, parts)
+            parts = ", ".join(f"{n} {what}" for what, n in sorted(self._counts.items()))
+            self._log.info("in the last %s: %s", _period(self._every), parts)
+            self._published.update(self._counts)
             self._counts.clear()
 
-    async def _flush_on_the_hour(self) -> None:
+    def published(self) -> dict[str, int]:
+        """Running totals as of the last line written (not the clicks since)."""
+        return dict(sorted(self._published.items()))
+
+    async def _flush_on_the_period(self) -> None:
         while self._counts:
             await asyncio.sleep(self._every - time.time() % self._every)
             self.flush()
+
+
+def _period(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:g} seconds"
+    if seconds % 3600 == 0:
+        return "hour" if seconds == 3600 else f"{seconds / 3600:g} hours"
+    return "minute" if seconds == 60 else f"{seconds / 60:g} minutes"

@@ -79,7 +79,8 @@ def build_web_app(
 
     async def healthz(_request: web.Request) -> web.Response:
         ok = await ctx.db.ping()
-        return web.json_response({"ok": ok, "database": "up" if ok else "down"}, status=200 if ok else 503)
+        body = {"ok": ok, "database": "up" if ok else "down", "counters": ctx.counters.published()}
+        return web.json_response(body, status=200 if ok else 503)
 
     if slack_app is not None:
         web_app.router.add_post("/slack/events", slack_events)

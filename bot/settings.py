@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Optional: a Slack user group (its id, S0123...) whose members are coordinators too.
     pulse_coordinator_group: str = ""
     log_level: str = "INFO"
+    # How often the counts of answers, picks and comments are logged and refreshed on /healthz
+    # (bot/logs.py): never per click, and at least a minute apart, since a count's time dates clicks.
+    pulse_counters_seconds: int = Field(default=3600, ge=60, le=86400)
     # Sending (surveys/sending.py, surveys/pacing.py). Slack allows about one message per second
     # per channel with short bursts, and a workspace-wide rate it does not publish: set the
     # workspace budget to what yours allows, divided between sending processes if you run several.

@@ -52,13 +52,13 @@ def participation_lines(digest: Digest) -> list[str]:
     return lines
 
 
-def item_line(item: ItemStat, k: int) -> str:
-    figure = fmt.figure(item, k)
+def item_line(item: ItemStat) -> str:
+    figure = fmt.figure(item)
     parts = [f"*{esc(item.label)}* — *{figure}*" if not item.suppressed else f"*{esc(item.label)}* — _{figure}_"]
     moved = fmt.change(item)
     if moved:
         parts.append(moved)
-    parts.append(f"n={item.n}")
+    parts.append(f"n={fmt.count(item)}")
     if item.neutral_label and item.neutral_pct is not None:
         parts.append(f"{esc(item.neutral_label)} {fmt.pct(item.neutral_pct)}")
     text = item.text if len(item.text) <= 110 else item.text[:109].rsplit(" ", 1)[0] + "…"
@@ -74,10 +74,10 @@ def schools(cells: Iterable[tuple[str, str]]) -> str:
 
 
 def audit_blocks(digest: Digest, audit: Audit) -> list[Block]:
-    k, index = digest.k, audit.index
+    index = audit.index
     head = [
         f"*{esc(audit.title)}*",
-        f"Trust index *{fmt.figure(index, k)}* · n={index.n} · {len(index.items)} of {index.items_total} items",
+        f"Trust index *{fmt.figure(index)}* · n={fmt.count(index)} · {len(index.items)} of {index.items_total} items",
     ]
     if audit.trend:
         head.append(f"By cycle: {fmt.trend_line(audit.trend)}")
@@ -94,7 +94,7 @@ def audit_blocks(digest: Digest, audit: Audit) -> list[Block]:
         )
     blocks = sections(head)
     items = [i for i in digest.items if i.bank_id == audit.bank_id]
-    blocks += sections(item_line(i, k) for i in items)
+    blocks += sections(item_line(i) for i in items)
     if digest.partnership:
         lines = ["*Schools side by side*"]
         lines += [f"*{esc(i.label)}*: " + schools((s.label, fmt.school_figure(s)) for s in i.segments) for i in items]
@@ -103,7 +103,6 @@ def audit_blocks(digest: Digest, audit: Audit) -> list[Block]:
 
 
 def strands_blocks(digest: Digest, strands: Strands) -> list[Block]:
-    k = digest.k
     lines = [f"*{esc(strands.title)}* — median level now → in a year"]
     for dim in strands.dimensions:
         head = f"*{esc(dim.title)}*"
@@ -112,14 +111,14 @@ def strands_blocks(digest: Digest, strands: Strands) -> list[Block]:
         lines.append(head)
         for s in dim.strands:
             if s.now.suppressed or s.now.median is None:
-                lines.append(f"• {esc(s.label)} — _{fmt.level_figure(s.now, k)}_ · n={s.now.n}")
+                lines.append(f"• {esc(s.label)} — _{fmt.level_figure(s.now)}_ · n={fmt.count(s.now)}")
                 continue
-            line = f"• {esc(s.label)} — *{fmt.level_figure(s.now, k)}* → *{fmt.level_figure(s.future, k)}*"
+            line = f"• {esc(s.label)} — *{fmt.level_figure(s.now)}* → *{fmt.level_figure(s.future)}*"
             if s.gap is not None:
                 line += f" · gap {fmt.signed(s.gap)}"
             if s.median_change:
                 line += f" · now {fmt.signed(s.median_change)} since the last check-in"
-            line += f" · n={s.now.n}"
+            line += f" · n={fmt.count(s.now)}"
             lines.append(line)
             lines.append(f"   now: {fmt.levels(s.now)}")
             if digest.partnership and s.segments:

@@ -227,8 +227,10 @@ def _pct(value: float | None) -> str:
 
 
 def _figure(digest: Digest, cell: Any) -> str:
-    if cell.suppressed or cell.favourable_pct is None:
-        return f"_hidden: fewer than {digest.k} people_"
+    if cell.suppressed:
+        return "_hidden for anonymity_"
+    if cell.favourable_pct is None:
+        return "_no answers_"
     return f"**{cell.favourable_pct:.0f}%** favourable · n={cell.n}"
 
 

@@ -50,12 +50,12 @@ def assemble(
     strands = strand_sections(frame)
     behaviours = behaviour_sections(frame)
     below, complementary, alike = frame.hidden_counts()
-    note = hidden_note(frame.k, below, complementary, alike)
+    note = hidden_note(frame.stated_k, below, complementary, alike)
     return Digest(
         survey=survey.id,
         survey_name=survey.name,
         generated_at=now,
-        k=frame.k,
+        k=frame.stated_k,
         significance_test=SIGNIFICANCE_TEST,
         participation=participation(frame),
         segments=[SegmentLabel(segment=s, label=frame.labels[s]) for s in frame.segments],
@@ -67,7 +67,7 @@ def assemble(
         hidden=Hidden(below_k=below, complementary=complementary, unanimous=alike, note=note),
         hidden_note=note,
         # The batch itself needs the database: build_digest adds it (surveys/comments.py).
-        comment_threshold=comment_threshold(frame.k),
+        comment_threshold=comment_threshold(frame.stated_k),
     )
 
 

@@ -117,6 +117,8 @@ class Frame:
             b.exercise_id for b in self.banks("picks")
         }
         self.closed = [r for r in self.rounds if is_closed(r, now)]
+        # The k the digest states: the largest of its rounds' own (each figure uses its round's).
+        self.stated_k = max([self.k, *(r.k or 0 for r in self.closed)])
         self.tallies = tally(rows)
         seen = sorted({s for cells in self.tallies.values() for s in cells})
         base = [str(a) for a in survey.audience] if survey.audience_kind == "channels" else []

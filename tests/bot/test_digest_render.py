@@ -75,10 +75,11 @@ async def test_slack_shows_the_json_numbers(digest: Digest) -> None:
     assert [m["label"] for m in item_lines] == [i.label for i in digest.items]
     for m, item in zip(item_lines, digest.items, strict=True):
         if item.suppressed:
-            assert m["hidden"] == f"hidden: fewer than {digest.k} answers" and m["pct"] is None
+            assert m["hidden"] == "hidden for anonymity" and m["pct"] is None
+            assert "n=–" in m["rest"]  # how many stand behind a hidden figure is not published
         else:
             assert m["pct"] == whole(item.favourable_pct)
-        assert f"n={item.n}" in m["rest"]
+            assert f"n={item.n}" in m["rest"]
         if item.change_pts is not None:
             arrow = {"up": "▲ ", "down": "▼ ", None: ""}[item.trend]
             shown = whole(item.change_pts)
@@ -150,17 +151,17 @@ async def test_csv_holds_the_json_numbers_and_no_response_row(digest: Digest) ->
 
     for item in digest.items:
         row = find(section="item", key=item.item_id, segment="")
-        assert int(row["n"]) == item.n and row["suppressed"] == str(item.suppressed).lower()
+        assert int(row["n"] or 0) == item.n and row["suppressed"] == str(item.suppressed).lower()
         for field in ("favourable_pct", "neutral_pct", "unfavourable_pct", "change_pts", "z"):
             assert _num(row[field]) == getattr(item, field), (item.item_id, field)
         assert row["trend"] == (item.trend or "")
         for cell in item.segments:
             row = find(section="item", key=item.item_id, segment=cell.segment)
-            assert (int(row["n"]), _num(row["favourable_pct"])) == (cell.n, cell.favourable_pct)
+            assert (int(row["n"] or 0), _num(row["favourable_pct"])) == (cell.n, cell.favourable_pct)
             assert row["segment_label"] == cell.label
     for audit in digest.audits:
         row = find(section="index", bank_id=audit.bank_id, key="now", segment="")
-        assert (int(row["n"]), _num(row["favourable_pct"])) == (audit.index.n, audit.index.favourable_pct)
+        assert (int(row["n"] or 0), _num(row["favourable_pct"])) == (audit.index.n, audit.index.favourable_pct)
         for point in audit.trend:
             row = find(section="index", bank_id=audit.bank_id, key=f"cycle-{point.cycle}", segment="")
             assert _num(row["favourable_pct"]) == point.favourable_pct
@@ -169,14 +170,14 @@ async def test_csv_holds_the_json_numbers_and_no_response_row(digest: Digest) ->
             for s in dim.strands:
                 for cell in (s.now, s.future):
                     row = find(section="strand", key=s.strand, facet=cell.facet, segment="")
-                    assert (int(row["n"]), _num(row["median"])) == (cell.n, cell.median)
+                    assert (int(row["n"] or 0), _num(row["median"])) == (cell.n, cell.median)
                     for name, count in (cell.levels or {}).items():
                         assert int(row[name]) == count
     for b in digest.behaviours:
         for stat in b.behaviours:
             for cell in stat.cells:
                 row = find(section="behaviour", key=stat.item_id, facet=cell.perspective)
-                assert (int(row["n"]), int(row["strong"]), int(row["weak"])) == (cell.n, cell.strong, cell.weak)
+                assert (int(row["n"] or 0), int(row["strong"]), int(row["weak"])) == (cell.n, cell.strong, cell.weak)
     for p in digest.participation.trend:
         row = find(section="participation", key=f"round-{p.round_seq}")
         assert (_num(row["rate_pct"]), int(row["audience_size"])) == (p.rate_pct, p.audience_size)

@@ -8,12 +8,14 @@ import logging
 import time
 from urllib.parse import urlencode
 
-from sqlalchemy import Date, DateTime, Time, func, inspect, select
+import pytest
+from sqlalchemy import Date, DateTime, Time, func, inspect, select, text
 
 from bot.logs import quiet_chatty_loggers
 from storage.db import Database
-from storage.models import HeldAnswer
-from surveys import operations
+from storage.models import HeldAnswer, Round, Survey
+from surveys import management, operations
+from surveys.config import SurveyConfig
 from tests.e2e.conftest import LEADERS, SCHOOL_A, SCHOOL_B, STAFF_A, make_survey
 from tests.harness import Harness, buttons_of, signed_headers
 from tests.slack_double import SlackDouble, validate_blocks
@@ -111,7 +113,7 @@ async def test_digest_counts_and_suppresses_below_k(app: Harness, double: SlackD
     [posted] = double.messages_in(LEADERS)
     assert validate_blocks(posted["blocks"]) == []
     rendered = json.dumps(posted["blocks"])
-    assert "67%" in rendered and "hidden: fewer than 5" in rendered
+    assert "67%" in rendered and "hidden for anonymity" in rendered
 
 
 async def test_no_table_of_answers_can_hold_a_user_id_or_a_time(app: Harness) -> None:
@@ -193,3 +195,50 @@ async def test_an_answer_the_database_could_not_take_is_never_silently_lost(
         app.ctx.db = working
     assert "could not be saved" in double.ephemerals[0]["text"]
     assert await _count(app) == 0
+
+
+async def test_a_round_keeps_the_k_it_opened_with_when_the_survey_is_edited_lower(
+    app: Harness, double: SlackDouble
+) -> None:
+    survey = await make_survey(app, k=7)
+    await _open(app, survey.id)
+    lowered = SurveyConfig.model_validate(
+        {
+            "name": "Trust pulse",
+            "bank_ids": ["staff-trust-in-leadership"],
+            "audience": [SCHOOL_A, SCHOOL_B],
+            "digest_channel": LEADERS,
+            "items_per_round": 2,
+            "k": 3,
+        }
+    )
+    async with app.db.session() as session:
+        await management.update_survey(session, survey.id, lowered, workspace_id=None, now=app.ctx.clock())
+    async with app.db.session() as session:
+        assert (await session.get(Survey, survey.id)).k == 3  # type: ignore[union-attr]
+        assert (await session.scalar(select(Round.k).where(Round.survey_id == survey.id))) == 7
+
+    # Four people answer one item, not all alike: shown at k = 3, hidden at the round's k = 7.
+    item, options = next(iter(buttons_of(double.messages_in(SCHOOL_A)[0]).items()))
+    for i, user in enumerate(STAFF_A[:4]):
+        option = "agree" if i % 2 else "disagree"
+        await app.click(user, SCHOOL_A, next(b for b in options if f'"o":"{option}"' in b["value"]))
+    await app.wait_for(lambda: len(double.ephemerals) == 4)
+
+    closed = app.ctx.clock() + dt.timedelta(hours=72)
+    digest = await operations.post_digest(app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=closed)
+    assert digest is not None
+    stat = next(i for i in digest.items if i.item_id == item)
+    assert (stat.n, stat.favourable_pct, stat.suppressed) == (0, None, True)
+    assert next(cell for cell in stat.segments if cell.segment == SCHOOL_A).suppressed
+    rendered = json.dumps(double.messages_in(LEADERS)[-1]["blocks"])
+    assert "groups under 7 people are hidden" in rendered and "fewer than 7 people" in rendered
+    assert "n=4" not in rendered
+
+
+async def test_every_product_connection_overwrites_what_it_deletes(app: Harness) -> None:
+    if app.db.engine.dialect.name != "sqlite":
+        pytest.skip("secure_delete is SQLite's; PostgreSQL is vacuumed after sealing")
+    for _ in range(2):  # a fresh connection each time, from the product's own engine
+        async with app.db.engine.connect() as conn:
+            assert await conn.scalar(text("PRAGMA secure_delete")) == 1

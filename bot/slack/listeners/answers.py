@@ -11,7 +11,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import Context
-from bot.logs import Tally
 from bot.slack.blocks import ANSWER_ACTION, confirmation_text
 from bot.slack.checkin_blocks import strand_confirmation_text
 from surveys.answers import Answer, AnswerResult, Outcome, slack_seq
@@ -29,9 +28,6 @@ NOT_SAVED = ":warning: Sorry, your answer could not be saved just now. Nothing w
 def register(app: AsyncApp, ctx: Context) -> None:
     # Round facts kept for a few seconds, answers arriving together written in one transaction.
     recorder = AnswerRecorder(lambda: ctx.db, ctx.banks, ctx.secret)
-    # Outcomes are logged as hourly counts, never one line per click: a line's time would say
-    # when somebody answered.
-    tally = Tally(log, "answers")
 
     @app.action(re.compile(rf"^{ANSWER_ACTION}:"))
     async def on_answer(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -51,7 +47,8 @@ def register(app: AsyncApp, ctx: Context) -> None:
             # The click's own time orders it among this person's clicks, whichever process stores it.
             seq = slack_seq(actions[0].get("action_ts"), ctx.clock())
             result = await _record(ctx, recorder, answer, user_id, channel_id, seq)
-        tally.add(result.outcome.value if result is not None else "not saved")
+        # Counted, never logged one by one: a line's time would say when somebody answered.
+        ctx.counters.add("answers", result.outcome.value if result is not None else "not saved")
         if result is None:
             text = NOT_SAVED
         else:
@@ -66,6 +63,5 @@ async def _record(
     """The stored result, or None when the database failed: the person is told, never left guessing."""
     try:
         return await recorder.record(answer, user_id=user_id, channel_id=channel_id, now=ctx.clock(), seq=seq)
-    except Exception as exc:  # the click was acked; say so to the person instead of losing it silently
-        log.error("answer not saved: %s", type(exc).__name__)
+    except Exception:  # the click was acked; say so to the person instead of losing it silently
         return None

@@ -12,7 +12,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import Context
-from bot.logs import Tally
 from bot.slack.checkin_blocks import (
     LEVELS_ACTION,
     PICKS_ACTION,
@@ -32,6 +31,7 @@ from surveys.picks import PickSet, check_picks, picks_of, record_picks
 log = logging.getLogger(__name__)
 
 GONE = "This question is no longer available."
+NOT_SAVED = ":warning: Sorry, your picks could not be saved just now. Nothing was recorded; please submit them again."
 
 
 class LevelsRef(BaseModel):
@@ -77,14 +77,12 @@ def form_errors(bank: Bank, picks: dict[str, PickSet]) -> dict[str, str]:
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
-    tally = Tally(log, "picks")
-
     async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> None:
         try:
             await client.views_open(trigger_id=trigger_id, view=view)
-        except SlackApiError as exc:
+        except SlackApiError:
             # An expired trigger (the click took too long to reach us) cannot be retried.
-            log.warning("could not open a modal: %s", exc.response.get("error", "") if exc.response else "")
+            ctx.counters.add("forms", "not opened")
 
     @app.action(re.compile(rf"^{LEVELS_ACTION}:"))
     async def on_levels(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -141,21 +139,27 @@ def register(app: AsyncApp, ctx: Context) -> None:
             return
         await ack()
         # Two quick submissions may be stored in either order: the one made later stands.
-        result = await record_picks(
-            ctx.db,
-            ctx.banks,
-            ctx.secret,
-            ref.round_id,
-            bank.id,
-            picks,
-            user_id=user_id,
-            channel_id=ref.channel or None,
-            now=ctx.clock(),
-        )
-        # Counted, never logged one by one: a line per submission would give each ballot a time.
-        tally.add(result.outcome.value)
+        try:
+            result = await record_picks(
+                ctx.db,
+                ctx.banks,
+                ctx.secret,
+                ref.round_id,
+                bank.id,
+                picks,
+                user_id=user_id,
+                channel_id=ref.channel or None,
+                now=ctx.clock(),
+            )
+        except Exception:  # acked already: tell the person rather than fail silently (or log the time)
+            ctx.counters.add("picks", "not saved")
+            text = NOT_SAVED
+        else:
+            # Counted, never logged one by one: a line per submission would give each ballot a time.
+            ctx.counters.add("picks", result.outcome.value)
+            text = picks_confirmation_text(result)
         if ref.channel and user_id:
             try:
-                await client.chat_postEphemeral(channel=ref.channel, user=user_id, text=picks_confirmation_text(result))
+                await client.chat_postEphemeral(channel=ref.channel, user=user_id, text=text)
             except SlackApiError:
-                log.warning("picks confirmation not delivered (%s)", result.outcome.value)
+                ctx.counters.add("picks", "confirmation not delivered")

@@ -14,7 +14,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import Context
-from bot.logs import Tally
 from bot.slack.blocks import COMMENT_ACTION
 from bot.slack.comment_blocks import (
     COMMENT_BLOCK,
@@ -41,8 +40,6 @@ def _meta(raw: str) -> CommentMeta | None:
 
 
 def register(app: AsyncApp, ctx: Context) -> None:
-    tally = Tally(log, "comments")
-
     @app.action(COMMENT_ACTION)
     async def on_comment_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -55,8 +52,8 @@ def register(app: AsyncApp, ctx: Context) -> None:
         try:
             async with ctx.db.session() as session:
                 threshold = await comment_threshold_for(session, meta.round_id, ctx.clock())
-        except Exception as exc:
-            log.error("comment modal not opened: %s", type(exc).__name__)
+        except Exception:
+            ctx.counters.add("forms", "not opened")
             threshold, view = None, notice_modal("Pulse Audit", SORRY)
         else:
             view = (
@@ -78,12 +75,12 @@ def register(app: AsyncApp, ctx: Context) -> None:
         try:
             now = ctx.clock()
             result = await record_comment(ctx.db, ctx.secret, meta.round_id, user_id, meta.channel_id, text, now)
-        except Exception as exc:
-            log.error("comment not saved: %s", type(exc).__name__)
+        except Exception:
+            ctx.counters.add("comments", "not saved")
             await ack(response_action="errors", errors={COMMENT_BLOCK: SORRY})
             return
-        # Hourly counts only: never the text, who wrote it, or when.
-        tally.add(result.outcome.value)
+        # Counts only: never the text, who wrote it, or when.
+        ctx.counters.add("comments", result.outcome.value)
         error = comment_error(result.outcome)
         if error is not None:
             await ack(response_action="errors", errors={COMMENT_BLOCK: error})

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
-from bot.logs import Tally
 from bot.teams.cards import (
     ANSWER_VERB,
     answered_card,
@@ -60,8 +59,7 @@ def activity_seq(context: TurnContext, now: Any) -> int:
 
 def register(bot: TeamsBot) -> None:
     ctx = bot.ctx
-    # Hourly counts only: a log line per click would say when somebody answered.
-    tally = Tally(log, "answers")
+    # Counts only: a log line per click would say when somebody answered.
 
     @bot.app.adaptive_card.action_execute(ANSWER_VERB)
     async def on_answer(context: TurnContext, state: TurnState, data: Any) -> AdaptiveCardInvokeResponse:
@@ -72,7 +70,7 @@ def register(bot: TeamsBot) -> None:
         except ValidationError:
             answer = None
         if answer is None or not person:
-            tally.add(Outcome.INVALID.value)
+            ctx.counters.add("answers", Outcome.INVALID.value)
             return invoke_card(notice_card(status_line(AnswerResult(Outcome.INVALID))))
         try:
             # Two quick clicks may be stored by different processes in either order: the later stands.
@@ -89,10 +87,10 @@ def register(bot: TeamsBot) -> None:
             )
             async with ctx.db.session() as session:
                 message, chosen = await my_view(ctx, session, answer.round_id, person)
-        except Exception as exc:
-            log.error("answer failed: %s", type(exc).__name__)
+        except Exception:
+            ctx.counters.add("answers", "not saved")
             return invoke_card(notice_card(TRY_AGAIN))
-        tally.add(result.outcome.value)
+        ctx.counters.add("answers", result.outcome.value)
         if message is None:
             return invoke_card(notice_card(status_line(result)))
         return invoke_card(answered_card(message, result, chosen))

@@ -15,7 +15,6 @@ from microsoft_agents.activity import AdaptiveCardInvokeResponse
 from microsoft_agents.hosting.core import TurnContext, TurnState
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.logs import Tally
 from bot.teams.cards import local_time, notice_card, round_card
 from bot.teams.ids import channel_of, conversation_key, person_of
 from bot.teams.listeners.answers import activity_seq, my_view
@@ -55,7 +54,6 @@ class PicksRef(BaseModel):
 
 def register(bot: TeamsBot) -> None:
     ctx = bot.ctx
-    tally = Tally(log, "picks")
 
     def exercise(data: Any) -> tuple[PicksRef, Bank] | None:
         try:
@@ -80,8 +78,8 @@ def register(bot: TeamsBot) -> None:
                 round_ = await session.get(Round, ref.round_id)
                 message, chosen = await my_view(ctx, session, ref.round_id, person)
                 current = await picks_of(session, ctx.banks, ctx.secret, ref.round_id, bank.id, user_id=person)
-        except Exception as exc:
-            log.error("opening picks failed: %s", type(exc).__name__)
+        except Exception:
+            ctx.counters.add("forms", "not opened")
             return invoke_card(notice_card(TRY_AGAIN))
         if message is None or not any(p.bank.id == bank.id for p in message.prompts):
             return invoke_card(notice_card(GONE))
@@ -95,7 +93,7 @@ def register(bot: TeamsBot) -> None:
         channel = conversation_key(channel_of(context.activity))
         found = exercise(data)
         if found is None or not person:
-            tally.add(Outcome.INVALID.value)
+            ctx.counters.add("picks", Outcome.INVALID.value)
             return invoke_card(notice_card(GONE))
         ref, bank = found
         picks = picks_from_data(bank, data)
@@ -126,10 +124,10 @@ def register(bot: TeamsBot) -> None:
             async with ctx.db.session() as session:
                 message, chosen = await my_view(ctx, session, ref.round_id, person)
                 saved = await picks_of(session, ctx.banks, ctx.secret, ref.round_id, bank.id, user_id=person)
-        except Exception as exc:
-            log.error("saving picks failed: %s", type(exc).__name__)
+        except Exception:
+            ctx.counters.add("picks", "not saved")
             return invoke_card(notice_card(TRY_AGAIN))
-        tally.add(result.outcome.value)
+        ctx.counters.add("picks", result.outcome.value)
         until = local_time(result.closes_at, result.timezone) if result.closes_at else ""
         status = status_line(result, until)
         if message is None:

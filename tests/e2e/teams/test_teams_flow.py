@@ -252,7 +252,7 @@ async def test_digest_arrives_as_a_valid_card_with_the_chart(
         [content] = cards_of(posted)
         assert validate_card(content) == []
         rendered = json.dumps(content)
-        assert "67%" in rendered and "hidden: fewer than 5" in rendered
+        assert "67%" in rendered and "hidden for anonymity" in rendered
         [image] = [e for e in content["body"] if e["type"] == "Image"]
         assert image["url"].startswith("data:image/png;base64,")
         with Image.open(io.BytesIO(base64.b64decode(image["url"].split(",", 1)[1]))) as shown:
