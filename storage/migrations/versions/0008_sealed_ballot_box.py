@@ -220,9 +220,10 @@ def downgrade() -> None:
             sa.text("INSERT INTO comments (round_id, respondent_key, segment, text) VALUES (:r, :k, '', :t)"),
             [{"r": r, "k": secrets.token_hex(32), "t": t} for r, t in sealed],
         )
-    with op.batch_alter_table("rounds") as batch_op:
-        batch_op.drop_column("scrub_pending")
-        batch_op.drop_column("k")
+    # Plain DROP COLUMNs (SQLite 3.35+), not a batch rebuild: with foreign keys on, dropping the
+    # old `rounds` table would cascade into the rows just restored above.
+    op.execute("ALTER TABLE rounds DROP COLUMN scrub_pending")
+    op.execute("ALTER TABLE rounds DROP COLUMN k")
     op.drop_table("sealed_comments")
     op.drop_table("held_comments")
     op.drop_table("sealed_counts")
