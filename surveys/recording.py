@@ -81,11 +81,24 @@ class AnswerRecorder:
     _reading: dict[int, asyncio.Future[RoundFacts | None]] = field(default_factory=dict, repr=False)
     _queue: list[_Job] = field(default_factory=list, repr=False)
     _writer: asyncio.Task[None] | None = field(default=None, repr=False)
+    _taken: asyncio.Event | None = field(default=None, repr=False)
 
     @property
     def backlog(self) -> int:
         """Clicks waiting for a batch."""
         return len(self._queue)
+
+    async def room(self, limit: int) -> None:
+        """Wait until fewer than `limit` clicks wait for a batch (the caller bounds the wait).
+
+        Backpressure for an overloaded process: acks are cheaper than writes, so a caller that
+        acked without waiting here could take clicks faster than they can be stored, for ever.
+        """
+        while len(self._queue) >= limit:
+            if self._taken is None:
+                self._taken = asyncio.Event()
+            self._taken.clear()
+            await self._taken.wait()
 
     async def record(
         self, answer: Answer, *, user_id: str, channel_id: str | None, now: dt.datetime, seq: int | None = None
@@ -158,6 +171,8 @@ class AnswerRecorder:
         try:
             while self._queue:
                 batch = self._next_batch()
+                if self._taken is not None:
+                    self._taken.set()  # room in the queue for clicks waiting to be acked
                 try:
                     results = await self._write(batch)
                 except Exception:

@@ -176,3 +176,22 @@ async def test_one_answer_that_cannot_be_written_does_not_sink_the_others(db: Da
         await session.execute(delete(Round).where(Round.id == gone.id))
     # The failure made the recorder read that round again: it is gone, so the click is invalid.
     assert (await record(rec, click(gone, "agree"), "U9")).outcome is Outcome.INVALID
+
+
+async def test_room_holds_a_caller_while_the_backlog_is_full_and_lets_it_go_once_a_batch_is_taken(
+    db: Database, banks: BankRegistry
+) -> None:
+    round_ = await new_round(db, banks, [TRUST])
+    rec = AnswerRecorder(lambda: db, banks, SECRET, monotonic=Ticks(), max_batch=4)
+    await rec.room(1)  # nothing queued: no wait at all
+    await rec.facts(round_.id)  # kept, so the clicks below queue at once
+    clicks = [asyncio.create_task(record(rec, click(round_, "agree"), f"U{n:03d}")) for n in range(12)]
+    await asyncio.sleep(0)  # queued; the writer has not run yet
+    assert rec.backlog == 12
+    waiting = asyncio.create_task(rec.room(5))
+    await asyncio.sleep(0)  # the writer takes its first batch of 4 while it writes
+    assert rec.backlog == 8 and not waiting.done()
+    await asyncio.wait_for(waiting, 5)  # once the first is written it takes the next: 4 left, room
+    assert rec.backlog < 5
+    await asyncio.gather(*clicks)
+    assert len(await responses(db)) == 12

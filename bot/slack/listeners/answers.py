@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 from typing import Any
@@ -18,9 +20,14 @@ from surveys.recording import AnswerRecorder
 
 log = logging.getLogger(__name__)
 
-# How many clicks may wait for a batch at once. Past that the database is not keeping up, and a
-# click is answered "please click again" at once instead of joining a backlog that would outlive
-# the database's timeouts (measured in bench/ingestion). The ack itself never waits.
+# Backpressure (measured in bench/ingestion): acking costs less than storing, so a process that
+# always acked at once took clicks faster than it could store them under a flood, until the
+# backlog passed its limit and every further click had to be refused. While more than
+# ACK_AFTER_BACKLOG clicks wait for a batch, a click's ack waits for room, at most ACK_WAIT
+# seconds (far inside Slack's 3), which slows a flood to what the database takes; under any
+# ordinary load nothing waits. Past MAX_BACKLOG the click is answered "please click again".
+ACK_AFTER_BACKLOG = 256
+ACK_WAIT = 1.0
 MAX_BACKLOG = 2048
 NOT_SAVED = ":warning: Sorry, your answer could not be saved just now. Nothing was recorded; please click it again."
 
@@ -31,6 +38,9 @@ def register(app: AsyncApp, ctx: Context) -> None:
 
     @app.action(re.compile(rf"^{ANSWER_ACTION}:"))
     async def on_answer(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(ACK_WAIT):
+                await recorder.room(ACK_AFTER_BACKLOG)
         await ack()
         user_id = str((body.get("user") or {}).get("id", ""))
         channel_id = (body.get("channel") or {}).get("id")
