@@ -198,7 +198,7 @@ def _forget_stale(cache: Path, shape: Shape) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _postgres_db(server_url: str, tag: str) -> AsyncIterator[str]:
+async def scratch_postgres(server_url: str, tag: str) -> AsyncIterator[str]:
     """A scratch database on the given server, migrated; dropped afterwards."""
     base = make_url(normalise_url(server_url))
     name = f"pulse_bench_{os.getpid()}_{tag}"
@@ -253,7 +253,7 @@ async def run(
         )
     if postgres_url:
         for shape in sizes:
-            async with _postgres_db(postgres_url, shape.label.replace("x", "_")) as url:
+            async with scratch_postgres(postgres_url, shape.label.replace("x", "_")) as url:
                 t0 = time.monotonic()
                 gen = await generate(url, registry, shape)
                 generation[f"postgres {shape.rows}"] = round(time.monotonic() - t0, 1)

@@ -60,6 +60,12 @@ async def run(
             cache=None if quick else data_dir(),
             profile_dir=profile_dir,
         )
+    if name == "sealing":
+        from bench import sealing
+
+        if quick:
+            return await sealing.run(workdir, answers=200, repeats=1)
+        return await sealing.run(workdir, postgres_url=os.environ.get(POSTGRES_ENV) or None)
     if name == "memory":
         from bench import memory
 

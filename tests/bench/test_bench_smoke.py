@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import datagen, digest, fanout, ingestion, memory, product, startup
+from bench import datagen, digest, fanout, ingestion, memory, product, sealing, startup
 from bench.datagen import Shape
 from bench.report import Outcome
 from storage.db import Database
@@ -63,6 +63,13 @@ async def test_digest(tmp_path: Path) -> None:
     assert _failed(outcome) == []
     assert _check_named(outcome, "digest figures match what was written")
     assert all(r["rows"] == shape.rows for r in outcome.figures["results"])
+
+
+async def test_sealing(tmp_path: Path) -> None:
+    outcome = await sealing.run(tmp_path, answers=200, repeats=1, postgres_url=os.environ.get(POSTGRES_ENV) or None)
+    assert _failed(outcome) == []
+    assert _check_named(outcome, "sealed counts add up to the answers held")
+    assert all(r.value is not None and r.baseline is not None for r in outcome.rows)
 
 
 async def test_digest_check_catches_a_wrong_figure(tmp_path: Path) -> None:
