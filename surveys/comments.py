@@ -2,7 +2,8 @@
 
 A comment is one person's few words on a round, optional, at most `MAX_LENGTH` characters. While
 the round is open it is held under a respondent key from the round's key (surveys/keys.py), with
-the segment and never a user id or a time, and it can be edited. Sealing the round keeps the
+the segment and the time it was written (so that of two quick edits the later stands), never a
+user id, and it can be edited. Sealing the round keeps the
 bare text only, in an order set by its words (storage/ballots.py).
 
 Words identify people far more easily than a click, so comments have their own rules:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.promises import ROUND_NOTE
 from surveys.answers import AnswerResult, Outcome
 from surveys.platform import Prompt, RoundMessage
 
@@ -14,10 +15,7 @@ Block = dict[str, Any]
 MAX_BLOCKS = 50
 ANSWER_ACTION = "answer"
 COMMENT_ACTION = "comment:open"
-ANONYMITY_NOTE = (
-    ":lock: Anonymous: your answer is stored without your name or the time, "
-    "and results only show groups of {k} or more."
-)
+ANONYMITY_NOTE = ":lock: " + ROUND_NOTE
 
 
 def text_object(text: str, kind: str = "mrkdwn") -> dict[str, Any]:

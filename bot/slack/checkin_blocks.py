@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bot.promises import PICKS_NOTE
 from bot.slack.blocks import ANSWER_ACTION, Block, answer_value, confirmation_text, local_time, text_object
 from surveys.answers import AnswerResult, Outcome
 from surveys.banks import Bank, Item
@@ -202,10 +203,7 @@ def picks_view(
         {
             "type": "context",
             "elements": [
-                text_object(
-                    ":lock: Stored without your name or the time. Send the form again to change your picks "
-                    "while the round is open."
-                )
+                text_object(":lock: " + PICKS_NOTE)
             ],
         }
     )

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.commands.forms import CUSTOM, INPUT_FIELDS, SurveyForm
+from bot.promises import HOME_PROMISE
 from bot.slack.blocks import Block, local_time, text_object
 from surveys.banks import Bank
 from surveys.cadence import WEEKDAY_LABELS, WEEKDAYS
@@ -31,13 +32,7 @@ MAX_HOME_BLOCKS = 100
 MAX_HOME_SURVEYS = 20
 
 FIELDS = INPUT_FIELDS
-ANONYMITY_PROMISE = (
-    ":lock: *How your anonymity is protected.* Your answers are stored without your name and without "
-    "the time you gave them, only the day. Each answer carries a scrambled key that changes with every "
-    "question and every round, so nobody, not even someone with the database, can put your answers "
-    "together or trace them to you. Leaders only see totals, and any figure with fewer than {k} people "
-    "behind it is hidden. What you answered this round is shown here to you alone."
-)
+ANONYMITY_PROMISE = ":lock: " + HOME_PROMISE + " What you answered this round is shown here to you alone."
 
 
 def _plain(text: str) -> dict[str, Any]:

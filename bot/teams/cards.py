@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.promises import ROUND_NOTE
 from bot.teams import picks_cards
 from bot.teams.picks_cards import PicksForm
 from surveys.answers import AnswerResult, Outcome
@@ -31,9 +32,7 @@ CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 MAX_ACTIONS = 6
 # Teams refuses a bot message much over 28 KB, card JSON included.
 MAX_MESSAGE_BYTES = 28_000
-ANONYMITY_NOTE = (
-    "🔒 Anonymous: your answer is stored without your name or the time, and results only show groups of {k} or more."
-)
+ANONYMITY_NOTE = "🔒 " + ROUND_NOTE
 FACET_LABELS = {
     "now": "Where are we now?",
     "future": "Where should we be a year from now?",

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.promises import PICKS_NOTE
 from surveys.answers import Outcome
 from surveys.banks import Bank
 from surveys.banks.model import PICK_STRONG, PICK_WEAK
@@ -28,10 +29,7 @@ SAVE_VERB = "pulse.picks.save"
 PERSPECTIVE_HEADER = {"self": "For yourself", "team": "For the leadership team as a whole"}
 PERSPECTIVE_NAME = {"self": "for yourself", "team": "for the team"}
 SIDE_LABEL = {PICK_STRONG: "Strongest", PICK_WEAK: "Weakest"}
-PRIVACY = (
-    "🔒 Stored without your name or the time; only you see this form and your picks. "
-    "Save again to change them while the round is open."
-)
+PRIVACY = "🔒 " + PICKS_NOTE
 FIX_THEM = "Nothing was saved: please fix the picks marked below and save again."
 
 
