@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -164,12 +164,17 @@ class HeldCount:
     n: int
 
 
-async def held_counts(session: AsyncSession, round_ids: Sequence[int]) -> list[HeldCount]:
+async def held_counts(
+    session: AsyncSession, round_ids: Sequence[int], *, before_seq: int | None = None
+) -> list[HeldCount]:
+    """Answers held per question and segment (GROUP BY); only clicks made before `before_seq` if given."""
     if not round_ids:
         return []
     cols = (HeldAnswer.round_id, HeldAnswer.bank_id, HeldAnswer.item_id, HeldAnswer.facet, HeldAnswer.segment)
-    wanted = HeldAnswer.round_id.in_(sorted(set(round_ids)))
-    stmt = select(*cols, func.count()).where(wanted).group_by(*cols)
+    wanted: list[ColumnElement[bool]] = [HeldAnswer.round_id.in_(sorted(set(round_ids)))]
+    if before_seq is not None:
+        wanted.append(HeldAnswer.seq < before_seq)
+    stmt = select(*cols, func.count()).where(*wanted).group_by(*cols)
     rows = await session.execute(stmt)
     return [HeldCount(int(r), str(b), str(i), str(f), str(s), int(n)) for r, b, i, f, s, n in rows]
 

@@ -5,6 +5,7 @@ Respondent keys live in surveys/keys.py.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -19,6 +20,17 @@ def effective_k(k: int) -> int:
 # An open round's participation moves with every answer, so anyone watching it could tell when
 # each person answered. It is shown only from k up, and then in steps of this size.
 COARSE_STEP = 5
+
+
+def counted_until(now: dt.datetime) -> int:
+    """Up to which click time an open round's answers are counted for showing: the start of the hour.
+
+    A count that moved the moment someone clicked would tell whoever watched it when they
+    answered; counted as of the last full hour it changes at most once an hour, whatever the
+    clicks. The value is in the held answers' `seq` unit (the click's time in microseconds).
+    """
+    hour = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return int(hour.timestamp() * 1_000_000)
 
 
 def coarse(n: float, k: int) -> int | None:

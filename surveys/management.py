@@ -8,6 +8,7 @@ single-workspace mode) is visible from any.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import ballots, repo, rollups
 from storage.models import Round, Survey
 from surveys import calendar
-from surveys.anonymity import coarse, effective_k
+from surveys.anonymity import coarse, counted_until, effective_k
 from surveys.cadence import describe_schedule, due_for
 from surveys.config import SurveyConfig
 from surveys.operations import NotFound
@@ -130,7 +131,7 @@ async def status_of(session: AsyncSession, survey: Survey, *, now: dt.datetime) 
     round_status = None
     if latest is not None:
         k = max(k, latest.k)
-        per_item = await answers_per_item(session, latest)
+        per_item = await answers_per_item(session, latest, now=now)
         if per_item is not None and latest.closed_at is None:
             per_item = coarse(per_item, k)
         too_few = per_item is None or per_item < k
@@ -173,11 +174,14 @@ async def next_round_at(session: AsyncSession, survey: Survey, now: dt.datetime)
     return None
 
 
-async def answers_per_item(session: AsyncSession, round_: Round) -> float | None:
+async def answers_per_item(session: AsyncSession, round_: Round, *, now: dt.datetime) -> float | None:
     """How many people answered each of a round's items, on average (SQL counts, not rows): from
-    its sealed counts once closed, from what it holds while open (then `coarse` before showing)."""
-    sealed = round_.closed_at is not None
-    counts = await (rollups.answer_counts if sealed else ballots.held_counts)(session, [round_.id])
+    its sealed counts once closed, from what it held at the start of the hour while open (then
+    `coarse` before showing; surveys/anonymity.py)."""
+    if round_.closed_at is not None:
+        counts: Sequence[rollups.AnswerCount | ballots.HeldCount] = await rollups.answer_counts(session, [round_.id])
+    else:
+        counts = await ballots.held_counts(session, [round_.id], before_seq=counted_until(now))
     # A strand or behaviour item has several facets per person: count the busiest one.
     by_item: dict[str, dict[str, int]] = {}
     for c in counts:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import ballots, repo, rollups
 from storage.models import Round, Survey
 from storage.rollups import AnswerCount
+from surveys.anonymity import counted_until
 from surveys.banks import BankRegistry
 from surveys.comments import comment_threshold, released_comments
 from surveys.digest.behaviours import behaviour_sections
@@ -102,7 +103,9 @@ async def build_digest(session: AsyncSession, survey: Survey, registry: BankRegi
     rows = await rollups.answer_counts(session, rounds_read(survey, rounds, registry, now=now))
     digest = assemble(survey, rounds, rows, registry, now=now)
     released = await released_comments(session, survey, rounds)
-    held = await ballots.held_counts(session, [r.id for r in rounds if not is_closed(r, now)])
+    held = await ballots.held_counts(
+        session, [r.id for r in rounds if not is_closed(r, now)], before_seq=counted_until(now)
+    )
     return digest.model_copy(
         update={
             "participation": with_open_rounds(digest.participation, rounds, held, survey.k),

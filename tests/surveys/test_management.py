@@ -104,7 +104,9 @@ async def test_delete_takes_rounds_deliveries_answers_and_holidays_with_it(db: D
         assert await count(db, model) == 0, model.__name__
 
 
-async def _answer(db: Database, banks: BankRegistry, round_: Round, users: list[str], option: str = "agree") -> None:
+async def _answer(
+    db: Database, banks: BankRegistry, round_: Round, users: list[str], option: str = "agree", at: dt.datetime = NOW
+) -> None:
     for user in users:
         for ref in round_.items:
             await record_answer(
@@ -114,7 +116,7 @@ async def _answer(db: Database, banks: BankRegistry, round_: Round, users: list[
                 Answer(r=round_.id, i=ref["item"], o=option),
                 user_id=user,
                 channel_id=SCHOOL,
-                now=NOW,
+                now=at,
             )
 
 
@@ -148,6 +150,27 @@ async def test_status_hides_participation_below_k_and_counts_failed_sends(db: Da
     assert status.latest_round is not None
     assert (status.latest_round.too_few, status.latest_round.answers_per_item) == (False, 6.0)
     assert not status.latest_round.open
+
+
+async def test_an_open_rounds_participation_moves_at_most_once_an_hour(db: Database, banks: BankRegistry) -> None:
+    round_ = await new_round(db, banks, [BANK], items=1)
+
+    async def shown(at: dt.datetime) -> float | None:
+        async with db.session() as session:
+            survey = await session.get(Survey, round_.survey_id)
+            assert survey is not None
+            status = await management.status_of(session, survey, now=at)
+        assert status.latest_round is not None
+        return status.latest_round.answers_per_item
+
+    await _answer(db, banks, round_, [f"U{n}" for n in range(6)], at=NOW + dt.timedelta(minutes=10))
+    # Six answered at 08:10: a watcher at 08:11 or 08:59 sees nothing move; from 09:00 it shows.
+    assert await shown(NOW + dt.timedelta(minutes=11)) is None
+    assert await shown(NOW + dt.timedelta(minutes=59)) is None
+    assert await shown(NOW + dt.timedelta(hours=1)) == 5
+    await _answer(db, banks, round_, [f"U{n}" for n in range(6, 11)], at=NOW + dt.timedelta(hours=1, minutes=5))
+    assert await shown(NOW + dt.timedelta(hours=1, minutes=6)) == 5  # not yet: the hour's count stands
+    assert await shown(NOW + dt.timedelta(hours=2)) == 10
 
 
 async def test_status_counts_every_failed_send_not_just_the_listed_ones(db: Database, banks: BankRegistry) -> None:
