@@ -90,3 +90,23 @@ def unanimous(n: int, *shown: int) -> bool:
     Leading for a strand.
     """
     return n > 0 and any(count in (0, n) for count in shown)
+
+
+# An audience that cannot reach twice k: even with nearly everyone answering, a figure would rest
+# on a handful of people, and a school where almost all answered alike would be one step from
+# unanimous. Such surveys are refused where the platform can say how many people a place has.
+AUDIENCE_FACTOR = 2
+
+
+def smallest_audience(k: int) -> int:
+    return AUDIENCE_FACTOR * effective_k(k)
+
+
+def too_small(where: str, size: int, k: int) -> str | None:
+    """Why an audience of `size` people (in `where`) is refused, or None when it is big enough."""
+    need = smallest_audience(k)
+    if size >= need:
+        return None
+    people = "person" if size == 1 else "people"
+    rule = f"twice the anonymity threshold, k = {effective_k(k)}"
+    return f"{where} has {size} {people}: at least {need} are needed ({rule})."

@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import ballots, repo, rollups
 from storage.models import Round, Survey
 from surveys import calendar
-from surveys.anonymity import coarse, counted_until, effective_k
+from surveys.anonymity import coarse, counted_until, effective_k, too_small
 from surveys.cadence import describe_schedule, due_for
 from surveys.config import SurveyConfig
 from surveys.operations import NotFound
+from surveys.platform import ChatPlatform, PlatformError
 
 # How many upcoming slots to look through for the next round (a long holiday of daily rounds).
 MAX_LOOKAHEAD = 400
@@ -71,6 +72,30 @@ async def update_survey(
         survey.cadence_anchor = now
     await session.flush()
     return survey
+
+
+async def audience_problem(platform: ChatPlatform, config: SurveyConfig) -> str | None:
+    """Why the survey's audience is too small to keep anyone anonymous, where the platform can say.
+
+    Each channel is a segment of its own, so each must reach the size (surveys/anonymity.py); a
+    user group is counted whole. A place whose size cannot be read is not refused.
+    """
+    if config.audience_kind == "channels":
+        for channel in config.audience:
+            try:
+                members = await platform.channel_members(channel)
+            except PlatformError:
+                continue
+            label = config.segment_labels.get(channel) or f"The channel {channel}"
+            problem = too_small(label, len(members), config.k)
+            if problem is not None:
+                return problem
+        return None
+    try:
+        size = await platform.audience_size(config.audience_kind, config.audience)
+    except PlatformError:
+        return None
+    return too_small("That user group", size, config.k)
 
 
 async def set_paused(session: AsyncSession, survey_id: int, paused: bool, *, workspace_id: str | None) -> bool:

@@ -172,6 +172,10 @@ class Commands:
                 platform=self.platform.name if self.platform is not None else "slack",
                 segment_labels={**(labels or {}), **(dict(existing.segment_labels) if existing is not None else {})},
             )
+            if self.platform is not None:
+                problem = await management.audience_problem(self.platform, config)
+                if problem is not None:
+                    raise FormErrors({"usergroup" if config.audience_kind == "usergroup" else "channels": problem})
             if existing is None:
                 survey = await management.create_survey(session, config, now=now)
             else:

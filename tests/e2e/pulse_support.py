@@ -40,7 +40,7 @@ def workspace_double(**extra: Any) -> SlackDouble:
             OUTSIDER: {},
             **{u: {} for u in STAFF_A + STAFF_B},
         },
-        usergroups={COORD_GROUP: [GROUPED], STAFF_GROUP: STAFF_B[:6]},
+        usergroups={COORD_GROUP: [GROUPED], STAFF_GROUP: STAFF_B},
         **extra,
     )
 

@@ -110,9 +110,9 @@ async def test_a_user_group_audience_is_answered_by_dm(app: Harness, double: Sla
     [survey] = await surveys(app)
     assert (survey.audience_kind, survey.audience) == ("usergroup", [STAFF_GROUP])
     reply = await pulse(app, ADMIN, f"send-now {survey.id}")
-    assert "6 message(s) queued" in reply["text"]
-    assert (await app.drain_outbox()).sent == 6
-    assert len(double.dms) == 6
+    assert "12 message(s) queued" in reply["text"]
+    assert (await app.drain_outbox()).sent == 12
+    assert len(double.dms) == 12
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ async def test_edit_changes_the_survey_and_keeps_its_rotation(app: Harness) -> N
     view = await open_modal(app, ADMIN, f"edit {survey.id}")
     assert view["title"]["text"] == f"Edit survey {survey.id}"
     _status, body = await submit_view(
-        app, ADMIN, view, modal_state(view, name="New name", cadence="fortnightly", weekday="thu", time="13:15", k="7")
+        app, ADMIN, view, modal_state(view, name="New name", cadence="fortnightly", weekday="thu", time="13:15", k="6")
     )
     await saved(app, body)
     assert f"Saved survey {survey.id}" in json.dumps(body["view"])
@@ -164,7 +164,7 @@ async def test_edit_changes_the_survey_and_keeps_its_rotation(app: Harness) -> N
         "New name",
         "15 13 * * thu",
         "fortnightly",
-        7,
+        6,
     )
     assert (changed.seed, changed.audience, changed.bank_ids) == (survey.seed, survey.audience, survey.bank_ids)
 
@@ -239,3 +239,30 @@ async def test_a_fortnightly_survey_sends_every_other_week(app: Harness, clock: 
     assert opened == [True, False, True, False, True, False]
     async with app.db.session() as session:
         assert len((await session.scalars(select(Round))).all()) == 3
+
+
+async def test_an_audience_too_small_to_stay_anonymous_is_refused_on_its_field(
+    app: Harness, double: SlackDouble
+) -> None:
+    view = await open_modal(app, ADMIN)
+    before = await snapshot(app)
+    # Each school channel has 12 people: enough for k = 6 (12), not for k = 7 (14).
+    status, body = await submit_view(app, ADMIN, view, modal_state(view, **{**GOOD, "k": "7"}))
+    assert status == 200 and body["response_action"] == "errors", body
+    assert body["errors"]["channels"] == (
+        f"The channel {SCHOOL_A} has 12 people: at least 14 are needed (twice the anonymity threshold, k = 7)."
+    )
+    assert await snapshot(app) == before
+    status, body = await submit_view(app, ADMIN, view, modal_state(view, **GOOD))
+    await saved(app, body)
+    assert [s.k for s in await surveys(app)] == [6]
+
+    # A user group is counted whole: six people cannot carry a survey at k = 5.
+    double.usergroups[STAFF_GROUP] = double.usergroups[STAFF_GROUP][:6]
+    view = await open_modal(app, ADMIN)
+    before = await snapshot(app)
+    status, body = await submit_view(
+        app, ADMIN, view, modal_state(view, **{**GOOD, "channels": [], "usergroup": STAFF_GROUP, "k": "5"})
+    )
+    assert body["response_action"] == "errors" and "has 6 people: at least 10" in body["errors"]["usergroup"]
+    assert await snapshot(app) == before
