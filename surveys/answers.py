@@ -40,6 +40,17 @@ class Answer(BaseModel):
     item_id: str = Field(alias="i", min_length=1, max_length=80)
     option: str = Field(alias="o", min_length=1, max_length=40)
     facet: str = Field(default="", alias="f", max_length=16)
+    # Which bank the item is from: two banks of one round may share an item id. Buttons posted
+    # before it was added carry none; their item is then looked for in the round's banks in turn.
+    bank_id: str = Field(default="", alias="b", max_length=80)
+
+    @staticmethod
+    def payload(round_id: int, bank_id: str, item_id: str, option: str, facet: str = "") -> dict[str, Any]:
+        """What a button carries, in the aliases above: which round, bank, item and option. Never who."""
+        data: dict[str, Any] = {"r": round_id, "b": bank_id, "i": item_id, "o": option}
+        if facet:
+            data["f"] = facet
+        return data
 
 
 class Outcome(Enum):
@@ -86,8 +97,9 @@ class RoundFacts:
     def closed(self, now: dt.datetime) -> bool:
         return self.closed_at is not None or now >= self.closes_at
 
-    def bank_of(self, item_id: str) -> str | None:
-        return next((bank for item, bank in self.items if item == item_id), None)
+    def bank_of(self, item_id: str, bank_id: str = "") -> str | None:
+        """The bank this round asked `item_id` from: the one named, or the first that has it."""
+        return next((bank for item, bank in self.items if item == item_id and bank_id in ("", bank)), None)
 
 
 async def round_facts(session: AsyncSession, round_id: int) -> RoundFacts | None:
@@ -164,7 +176,7 @@ def plan_answer(
     seq: int,
 ) -> Plan | AnswerResult:
     """What this click would store, or the result that stores nothing (invalid, closed)."""
-    bank_id = facts.bank_of(answer.item_id) if facts is not None else None
+    bank_id = facts.bank_of(answer.item_id, answer.bank_id) if facts is not None else None
     bank = registry.get(bank_id) if bank_id is not None else None
     # A picks exercise is answered through its form (surveys/picks.py), never one button at a time.
     item = bank.item(answer.item_id) if bank is not None and bank.kind != "picks" else None

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.promises import ROUND_NOTE
-from surveys.answers import AnswerResult, Outcome
+from surveys.answers import Answer, AnswerResult, Outcome
 from surveys.platform import Prompt, RoundMessage
 
 Block = dict[str, Any]
@@ -26,11 +26,8 @@ def local_time(at: dt.datetime, tz: str) -> str:
     return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b, %H:%M")
 
 
-def answer_value(round_id: int, item_id: str, option: str, facet: str = "") -> str:
-    value: dict[str, Any] = {"r": round_id, "i": item_id, "o": option}
-    if facet:
-        value["f"] = facet
-    return json.dumps(value, separators=(",", ":"))
+def answer_value(round_id: int, bank_id: str, item_id: str, option: str, facet: str = "") -> str:
+    return json.dumps(Answer.payload(round_id, bank_id, item_id, option, facet), separators=(",", ":"))
 
 
 def prompt_blocks(round_id: int, prompt: Prompt, *, show_intro: bool = True) -> list[Block]:
@@ -49,13 +46,15 @@ def prompt_blocks(round_id: int, prompt: Prompt, *, show_intro: bool = True) -> 
             "type": "button",
             "action_id": f"{ANSWER_ACTION}:{item.id}:{opt.value}",
             "text": text_object(opt.label, "plain_text"),
-            "value": answer_value(round_id, item.id, opt.value),
+            "value": answer_value(round_id, bank.id, item.id, opt.value),
         }
         for opt in bank.scale_of(item).options
     ]
+    # Block ids name the bank too: two banks of one round may share an item id, and Slack refuses
+    # a message in which two blocks share an id.
     return [
-        {"type": "section", "block_id": f"q:{item.id}", "text": text_object(f"{lead}*{item.text}*")},
-        {"type": "actions", "block_id": f"a:{round_id}:{item.id}", "elements": buttons},
+        {"type": "section", "block_id": f"q:{bank.id}:{item.id}", "text": text_object(f"{lead}*{item.text}*")},
+        {"type": "actions", "block_id": f"a:{round_id}:{bank.id}:{item.id}", "elements": buttons},
     ]
 
 

@@ -41,13 +41,13 @@ def perspective_header(perspective: str) -> str:
 def _level_buttons(round_id: int, bank: Bank, item: Item, facet: str) -> Block:
     return {
         "type": "actions",
-        "block_id": f"a:{round_id}:{item.id}:{facet}",
+        "block_id": f"a:{round_id}:{bank.id}:{item.id}:{facet}",
         "elements": [
             {
                 "type": "button",
                 "action_id": f"{ANSWER_ACTION}:{item.id}:{facet}:{opt.value}",
                 "text": text_object(opt.label, "plain_text"),
-                "value": answer_value(round_id, item.id, opt.value, facet),
+                "value": answer_value(round_id, bank.id, item.id, opt.value, facet),
             }
             for opt in bank.scale_of(item).options
         ],
@@ -68,12 +68,16 @@ def strand_blocks(round_id: int, bank: Bank, item: Item, *, show_intro: bool = T
     return [
         {
             "type": "section",
-            "block_id": f"q:{item.id}",
+            "block_id": f"q:{bank.id}:{item.id}",
             "text": text_object(f"{lead}*{item.name}*{where}\n{FACET_QUESTION['now']}"[:MAX_SECTION]),
             "accessory": levels_button,
         },
         _level_buttons(round_id, bank, item, "now"),
-        {"type": "section", "block_id": f"q:{item.id}:future", "text": text_object(FACET_QUESTION["future"])},
+        {
+            "type": "section",
+            "block_id": f"q:{bank.id}:{item.id}:future",
+            "text": text_object(FACET_QUESTION["future"]),
+        },
         _level_buttons(round_id, bank, item, "future"),
     ]
 

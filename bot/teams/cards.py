@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.promises import ROUND_NOTE
 from bot.teams import picks_cards
 from bot.teams.picks_cards import PicksForm
-from surveys.answers import AnswerResult, Outcome
+from surveys.answers import Answer, AnswerResult, Outcome
 from surveys.banks import Bank, Item
 from surveys.digest import Digest
 from surveys.platform import Prompt, Reminder, RoundMessage
@@ -59,14 +59,6 @@ def local_time(at: dt.datetime, tz: str) -> str:
     return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b, %H:%M")
 
 
-def answer_data(round_id: int, item_id: str, option: str, facet: str = "") -> dict[str, Any]:
-    """What a button carries: which round, which item, which option. Never who."""
-    data: dict[str, Any] = {"r": round_id, "i": item_id, "o": option}
-    if facet:
-        data["f"] = facet
-    return data
-
-
 def facets_of(bank: Bank) -> list[str]:
     """The questions one item asks: one plain answer, or one per facet (strand, trust behaviour)."""
     if bank.kind == "strands":
@@ -83,7 +75,7 @@ def _buttons(round_id: int, bank: Bank, item: Item, facet: str, chosen: str | No
             "type": "Action.Execute",
             "title": opt.label,
             "verb": ANSWER_VERB,
-            "data": answer_data(round_id, item.id, opt.value, facet),
+            "data": Answer.payload(round_id, bank.id, item.id, opt.value, facet),
         }
         if chosen == opt.value:
             action["style"] = "positive"

@@ -15,9 +15,10 @@ from bot.logs import quiet_chatty_loggers
 from storage.db import Database
 from storage.models import HeldAnswer, Round, Survey
 from surveys import management, operations
+from surveys.banks import BankRegistry
 from surveys.config import SurveyConfig
 from tests.e2e.conftest import LEADERS, SCHOOL_A, SCHOOL_B, STAFF_A, make_survey
-from tests.harness import Harness, buttons_of, signed_headers
+from tests.harness import Harness, SimClock, buttons_of, signed_headers
 from tests.slack_double import SlackDouble, validate_blocks
 
 
@@ -242,3 +243,37 @@ async def test_every_product_connection_overwrites_what_it_deletes(app: Harness)
     for _ in range(2):  # a fresh connection each time, from the product's own engine
         async with app.db.engine.connect() as conn:
             assert await conn.scalar(text("PRAGMA secure_delete")) == 1
+
+
+async def test_two_banks_sharing_an_item_id_post_and_count_apart_and_old_buttons_still_work(
+    db_url: str, double: SlackDouble, clock: SimClock, banks: BankRegistry
+) -> None:
+    lead = banks["staff-trust-in-leadership"]
+    first = lead.items[0]
+    # Two one-item banks whose items share an id, as two schools' own banks might.
+    solo = [lead.model_copy(update={"id": f"solo-{n}", "items": [first]}) for n in "ab"]
+    registry = BankRegistry([*banks, *solo])
+    async with Harness(db_url, double=double, clock=clock, banks=registry) as app:
+        survey = await make_survey(app, bank_ids=["solo-a", "solo-b"], audience=[SCHOOL_A], items_per_round=2)
+        round_, report = await operations.open_and_send(
+            app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=app.ctx.clock()
+        )
+        assert round_ is not None and report.sent == 1  # Slack refuses duplicate block ids: it was accepted
+        [message] = double.messages_in(SCHOOL_A)
+        assert validate_blocks(message["blocks"]) == []
+        ids = [b["block_id"] for b in message["blocks"] if "block_id" in b]
+        assert len(ids) == len(set(ids))
+
+        values = [json.loads(b["value"]) for options in buttons_of(message).values() for b in options]
+        agree_a = next(v for v in values if v["b"] == "solo-a" and v["o"] == "agree")
+        disagree_b = next(v for v in values if v["b"] == "solo-b" and v["o"] == "disagree")
+        for value in (agree_a, disagree_b):
+            await app.click(STAFF_A[0], SCHOOL_A, {"action_id": f"answer:{first.id}", "value": json.dumps(value)})
+        # A button posted before banks were named in it: its item is taken from the round's first bank.
+        old = {k: v for k, v in agree_a.items() if k != "b"}
+        await app.click(STAFF_A[1], SCHOOL_A, {"action_id": f"answer:{first.id}", "value": json.dumps(old)})
+        await app.wait_for(lambda: len(double.ephemerals) == 3)
+        assert all("recorded anonymously" in e["text"] for e in double.ephemerals)
+        async with app.db.session() as session:
+            held = (await session.execute(select(HeldAnswer.bank_id, HeldAnswer.option))).all()
+        assert sorted(held) == [("solo-a", "agree"), ("solo-a", "agree"), ("solo-b", "disagree")]

@@ -408,8 +408,15 @@ def validate_blocks(blocks: Any, *, surface: Surface = "message", pointer: str =
     limit = MAX_BLOCKS[surface]
     if len(blocks) > limit:
         errors.append(_msg(f"no more than {limit} items allowed", pointer))
+    seen: set[str] = set()
     for i, block in enumerate(blocks):
         _check_block(block, f"{pointer}/{i}", errors)
+        # Slack refuses a message or view in which two blocks share a block_id.
+        block_id = block.get("block_id") if isinstance(block, dict) else None
+        if isinstance(block_id, str):
+            if block_id in seen:
+                errors.append(_msg(f"duplicate block_id {block_id!r}", f"{pointer}/{i}/block_id"))
+            seen.add(block_id)
     return errors
 
 

@@ -63,7 +63,7 @@ def test_every_builtin_item_makes_a_valid_round_card(bank_id: str, banks: BankRe
         assert cards.message_bytes(card) < cards.MAX_MESSAGE_BYTES
 
 
-def test_one_button_per_option_and_facet_carrying_round_item_option_only(banks: BankRegistry) -> None:
+def test_one_button_per_option_and_facet_carrying_round_bank_item_option_only(banks: BankRegistry) -> None:
     # The picks exercise has a form instead (test_picks_cards.py).
     for bank_id in ("staff-trust-in-leadership", "maturity-strands"):
         message = message_for(bank_id, banks)
@@ -73,7 +73,8 @@ def test_one_button_per_option_and_facet_carrying_round_item_option_only(banks: 
         assert len(found) == expected
         for action in found:
             assert action["type"] == "Action.Execute" and action["verb"] == cards.ANSWER_VERB
-            assert set(action["data"]) <= {"r", "i", "o", "f"} and action["data"]["r"] == 7
+            assert set(action["data"]) <= {"r", "b", "i", "o", "f"} and action["data"]["r"] == 7
+            assert action["data"]["b"] == bank_id
             option = bank.scale_of(bank.item(action["data"]["i"])).option(action["data"]["o"])  # type: ignore[arg-type]
             assert option is not None and action["title"] == option.label
         assert {a["data"].get("f", "") for a in found} == set(cards.facets_of(bank))
