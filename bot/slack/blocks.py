@@ -18,6 +18,11 @@ COMMENT_ACTION = "comment:open"
 ANONYMITY_NOTE = ":lock: " + ROUND_NOTE
 
 
+def esc(text: str) -> str:
+    """Slack's three control characters in mrkdwn, so typed text cannot ping (<!channel>) or disguise a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def text_object(text: str, kind: str = "mrkdwn") -> dict[str, Any]:
     return {"type": kind, "text": text}
 
@@ -40,7 +45,7 @@ def prompt_blocks(round_id: int, prompt: Prompt, *, show_intro: bool = True) -> 
         return strand_blocks(round_id, bank, item, show_intro=show_intro)
     if bank.kind == "picks":
         return picks_blocks(round_id, bank)
-    lead = f"_{bank.intro}_\n" if show_intro and bank.intro else ""
+    lead = f"_{esc(bank.intro)}_\n" if show_intro and bank.intro else ""
     buttons = [
         {
             "type": "button",
@@ -53,7 +58,7 @@ def prompt_blocks(round_id: int, prompt: Prompt, *, show_intro: bool = True) -> 
     # Block ids name the bank too: two banks of one round may share an item id, and Slack refuses
     # a message in which two blocks share an id.
     return [
-        {"type": "section", "block_id": f"q:{bank.id}:{item.id}", "text": text_object(f"{lead}*{item.text}*")},
+        {"type": "section", "block_id": f"q:{bank.id}:{item.id}", "text": text_object(f"{lead}*{esc(item.text)}*")},
         {"type": "actions", "block_id": f"a:{round_id}:{bank.id}:{item.id}", "elements": buttons},
     ]
 
@@ -65,11 +70,12 @@ def round_blocks(message: RoundMessage) -> list[Block]:
         # A bank's intro once per message, above its first item.
         blocks.extend(prompt_blocks(message.round_id, prompt, show_intro=prompt.bank.id not in introduced))
         introduced.add(prompt.bank.id)
+    until = local_time(message.closes_at, message.timezone)
     blocks.append(
         {
             "type": "context",
             "elements": [
-                text_object(f"*{message.survey_name}* · open until {local_time(message.closes_at, message.timezone)}"),
+                text_object(f"*{esc(message.survey_name)}* · open until {until}"),
                 text_object(ANONYMITY_NOTE.format(k=message.k)),
             ],
         }

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.promises import PICKS_NOTE
-from bot.slack.blocks import ANSWER_ACTION, Block, answer_value, confirmation_text, local_time, text_object
+from bot.slack.blocks import ANSWER_ACTION, Block, answer_value, confirmation_text, esc, local_time, text_object
 from surveys.answers import AnswerResult, Outcome
 from surveys.banks import Bank, Item
 from surveys.banks.model import PICK_STRONG, PICK_WEAK
@@ -57,8 +57,8 @@ def _level_buttons(round_id: int, bank: Bank, item: Item, facet: str) -> Block:
 def strand_blocks(round_id: int, bank: Bank, item: Item, *, show_intro: bool = True) -> list[Block]:
     """Four blocks: the strand and "now", its buttons, "in a year", its buttons."""
     dimensions = {d.id: d.title for d in bank.dimensions}
-    where = f"  ·  _{dimensions[item.dimension]}_" if item.dimension in dimensions else ""
-    lead = f"_{bank.intro}_\n" if show_intro and bank.intro else ""
+    where = f"  ·  _{esc(dimensions[item.dimension])}_" if item.dimension in dimensions else ""
+    lead = f"_{esc(bank.intro)}_\n" if show_intro and bank.intro else ""
     levels_button = {
         "type": "button",
         "action_id": f"{LEVELS_ACTION}:{item.id}",
@@ -69,7 +69,7 @@ def strand_blocks(round_id: int, bank: Bank, item: Item, *, show_intro: bool = T
         {
             "type": "section",
             "block_id": f"q:{bank.id}:{item.id}",
-            "text": text_object(f"{lead}*{item.name}*{where}\n{FACET_QUESTION['now']}"[:MAX_SECTION]),
+            "text": text_object(f"{lead}*{esc(item.name)}*{where}\n{FACET_QUESTION['now']}"[:MAX_SECTION]),
             "accessory": levels_button,
         },
         _level_buttons(round_id, bank, item, "now"),
@@ -117,7 +117,7 @@ def picks_blocks(round_id: int, bank: Bank) -> list[Block]:
         {
             "type": "section",
             "block_id": f"q:{bank.exercise_id}",
-            "text": text_object(f"*{bank.title}*\n{bank.intro}"[:MAX_SECTION]),
+            "text": text_object(f"*{esc(bank.title)}*\n{esc(bank.intro)}"[:MAX_SECTION]),
         },
         {
             "type": "actions",

@@ -10,16 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot import digest_format as fmt
-from bot.slack.blocks import MAX_BLOCKS, Block, text_object
+from bot.slack.blocks import MAX_BLOCKS, Block, esc, text_object
 from surveys.digest import Audit, Behaviours, Digest, ItemStat, Strands
 
 MAX_SECTION_TEXT = 3000
 MAX_DISAGREEMENTS = 5
-
-
-def esc(text: str) -> str:
-    """Slack's three control characters in mrkdwn."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def sections(lines: Iterable[str], limit: int = MAX_SECTION_TEXT) -> list[Block]:

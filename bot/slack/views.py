@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.commands.forms import CUSTOM, INPUT_FIELDS, SurveyForm
 from bot.promises import HOME_PROMISE
-from bot.slack.blocks import Block, local_time, text_object
+from bot.slack.blocks import Block, esc, local_time, text_object
 from surveys.banks import Bank
 from surveys.cadence import WEEKDAY_LABELS, WEEKDAYS
 from surveys.management import SurveyStatus
@@ -307,8 +307,8 @@ def _my_rounds_blocks(rounds: Sequence[MyRound]) -> list[Block]:
         lines = []
         for item in r.items:
             mark = f"you answered *{', '.join(item.answered)}*" if item.answered else "_not answered yet_"
-            lines.append(f"• {item.text[:300]}\n      {mark}")
-        heading = f"*{r.survey_name[:150]}*, round {r.round_seq} · open until {_local(r.closes_at, r.timezone)}"
+            lines.append(f"• {esc(item.text[:300])}\n      {mark}")
+        heading = f"*{esc(r.survey_name[:150])}*, round {r.round_seq} · open until {_local(r.closes_at, r.timezone)}"
         blocks.append({"type": "section", "text": text_object("\n".join([heading, *lines])[:3000])})
     return blocks
 
@@ -324,7 +324,7 @@ def _survey_blocks(st: SurveyStatus) -> list[Block]:
     next_run = _local(st.next_run, st.timezone) if st.next_run else "none while paused"
     warning = f"\n:warning: {st.failed_deliveries} message(s) not delivered" if st.failed_deliveries else ""
     text = (
-        f"*{st.name[:150]}* (`{st.survey_id}`) — {'paused' if st.paused else 'active'}\n"
+        f"*{esc(st.name[:150])}* (`{st.survey_id}`) — {'paused' if st.paused else 'active'}\n"
         f"{st.schedule_text} · next round {next_run} · {participation}{warning}"
     )
     sid = str(st.survey_id)

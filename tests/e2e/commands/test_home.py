@@ -146,3 +146,30 @@ async def test_leaders_see_the_latest_digest_and_staff_do_not(app: Harness) -> N
     assert "Your surveys" not in leader
     staff = json.dumps(await home_of(app, STAFF))
     assert "Latest digest" not in staff
+
+
+def mrkdwn_texts(node: Any) -> list[str]:
+    """Every mrkdwn text in a block tree (plain_text shows characters as they are and pings nobody)."""
+    if isinstance(node, list):
+        return [t for n in node for t in mrkdwn_texts(n)]
+    if not isinstance(node, dict):
+        return []
+    own = [str(node.get("text"))] if node.get("type") == "mrkdwn" else []
+    return own + [t for v in node.values() for t in mrkdwn_texts(v)]
+
+
+async def test_typed_names_cannot_ping_or_disguise_a_link_in_the_round_or_on_app_home(
+    app: Harness, double: SlackDouble
+) -> None:
+    # Issue 23, item 5: what a coordinator types goes into mrkdwn escaped.
+    name = "<!channel> pulse & <https://evil.example|your payslip> for <@UA000>"
+    survey = await make_survey(app, name=name)
+    round_, report = await operations.open_and_send(
+        app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=app.ctx.clock()
+    )
+    assert round_ is not None and report.sent == 2
+    escaped = "&lt;!channel&gt; pulse &amp; &lt;https://evil.example|your payslip&gt; for &lt;@UA000&gt;"
+    for surface in (double.messages_in(SCHOOL_A)[0]["blocks"], (await home_of(app, ADMIN))["blocks"]):
+        texts = mrkdwn_texts(surface)
+        assert any(escaped in t for t in texts)
+        assert not any(raw in t for t in texts for raw in ("<!channel>", "<https://evil", "<@UA000>"))
