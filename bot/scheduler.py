@@ -14,7 +14,7 @@ from bot.context import Context
 from storage import repo
 from surveys import operations
 from surveys.calendar import round_trigger
-from surveys.closing import close_due_rounds
+from surveys.closing import awaiting_scrub, close_due_rounds
 from surveys.reminders import send_due_reminders
 from surveys.schedule import trigger
 from surveys.sending import drain
@@ -131,6 +131,9 @@ class Clock:
     async def close_rounds(self) -> None:
         try:
             await close_due_rounds(self.ctx.db, now=self.ctx.clock())
+            # A scrub that keeps being postponed (SQLite readers block it) shows in the counters.
+            if await awaiting_scrub(self.ctx.db):
+                self.ctx.counters.add("scrub", "postponed")
         except Exception:
             log.exception("closing rounds failed")
 

@@ -98,7 +98,12 @@ class Database:
         async with self.engine.connect() as conn:
             auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
             if self.is_sqlite:
-                busy, _, _ = (await auto.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+                # Busy at once rather than after the usual 30 s wait: the clock tries again next tick.
+                await auto.execute(text("PRAGMA busy_timeout=0"))
+                try:
+                    busy, _, _ = (await auto.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+                finally:
+                    await auto.execute(text("PRAGMA busy_timeout=30000"))
                 return not busy
             await auto.execute(text("VACUUM FULL held_answers, held_comments, round_keys, deliveries"))
             # A role that may not (not a superuser, no pg_checkpoint): docs/anonymity.md says what the WAL keeps.

@@ -92,6 +92,14 @@ async def close_due_rounds(db: Database, *, now: dt.datetime) -> list[int]:
     return closed
 
 
+async def awaiting_scrub(db: Database) -> int:
+    """How many sealed rounds still wait for their scrub (the operators' counters report it)."""
+    async with db.session() as session:
+        return int(
+            await session.scalar(select(func.count()).select_from(Round).where(Round.scrub_pending.is_(True))) or 0
+        )
+
+
 async def scrub(db: Database) -> int:
     """Rewrite away what sealed rounds deleted; returns how many rounds were scrubbed."""
     async with db.session() as session:

@@ -11,12 +11,15 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from bot.logs import quiet_chatty_loggers
 from bot.scheduler import Clock
@@ -25,6 +28,7 @@ from storage.models import Delivery, HeldAnswer, Round, Survey
 from surveys import calendar
 from surveys.banks import BankRegistry
 from surveys.calendar import RoundTrigger
+from surveys.closing import awaiting_scrub
 from surveys.config import SurveyConfig
 from tests.harness import Harness, SimClock, buttons_of
 from tests.slack_double import SlackDouble, validate_blocks
@@ -352,3 +356,28 @@ async def test_a_rate_limit_is_waited_out_and_one_unreachable_person_does_not_st
     await clock.remind()
     assert sorted(r["user"] for r in reminders_to(double)) == FIVE[:3]
     assert [c.status for c in double.calls_to("chat.postEphemeral")].count(429) == 1
+
+
+async def test_a_scrub_blocked_by_a_reader_is_counted_and_done_on_a_later_tick(
+    app: Harness, sim: SimClock, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    if not app.db.is_sqlite:
+        pytest.skip("SQLite's checkpoint waits for readers; PostgreSQL's VACUUM does not")
+    survey = await make_survey(app)
+    await clock.open_round(survey.id)
+    sim.now += dt.timedelta(hours=73)
+    reader = sqlite3.connect(str(make_url(app.db.url).database))
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM rounds").fetchone()  # a read under way holds the WAL
+        started = time.monotonic()
+        await clock.close_rounds()  # sealed; the scrub is postponed at once, not after 30 s
+        assert time.monotonic() - started < 10
+        assert await awaiting_scrub(app.db) == 1
+    finally:
+        reader.close()
+    await clock.close_rounds()  # the next tick scrubs it
+    assert await awaiting_scrub(app.db) == 0
+    caplog.set_level(logging.INFO)
+    app.ctx.counters.flush()
+    assert app.ctx.counters.published() == {"scrub postponed": 1}
