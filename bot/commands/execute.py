@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -107,12 +107,20 @@ def local(at: dt.datetime | None, tz: str) -> str:
 
 class Commands:
     def __init__(
-        self, ctx: Context, directory: Directory, platform: ChatPlatform | None, *, prefix: str = "/pulse"
+        self,
+        ctx: Context,
+        directory: Directory,
+        platform: ChatPlatform | None,
+        *,
+        prefix: str = "/pulse",
+        escape: Callable[[str], str] = str,
     ) -> None:
         self.ctx = ctx
         self.directory = directory
         self.platform = platform
         self.prefix = prefix
+        # What a typed name needs before it goes into the platform's markup (Slack: <, >, &).
+        self.escape = escape
 
     # -- the entry points ---------------------------------------------------------------------
 
@@ -259,7 +267,7 @@ class Commands:
         state = "paused" if survey.paused else "active"
         upcoming = f" · next round {local(status.next_run, survey.timezone)}" if status.next_run else ""
         return (
-            f"`{survey.id}` *{survey.name}* — {state} · {status.schedule_text} ({survey.timezone})"
+            f"`{survey.id}` *{self.escape(survey.name)}* — {state} · {status.schedule_text} ({survey.timezone})"
             f"{upcoming} · banks: {', '.join(survey.bank_ids)}"
         )
 
@@ -318,7 +326,10 @@ class Commands:
         return Reply("\n\n".join(blocks))
 
     def _status_text(self, survey: Survey, st: management.SurveyStatus) -> str:
-        lines = [f"`{survey.id}` *{survey.name}* — {st.state}", f"Schedule: {st.schedule_text} ({survey.timezone})"]
+        lines = [
+            f"`{survey.id}` *{self.escape(survey.name)}* — {st.state}",
+            f"Schedule: {st.schedule_text} ({survey.timezone})",
+        ]
         lines.append(
             f"Next round: {local(st.next_run, survey.timezone)}" if st.next_run else "Next round: none while paused"
         )

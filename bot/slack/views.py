@@ -259,7 +259,7 @@ def delete_confirmation(survey_id: int, name: str) -> list[Block]:
         {
             "type": "section",
             "text": text_object(
-                f"Delete survey {survey_id}, *{name[:150]}*? Its rounds and all its results are deleted too, "
+                f"Delete survey {survey_id}, *{esc(name[:150])}*? Its rounds and all its results are deleted too, "
                 "and this cannot be undone. To stop it for a while instead, pause it."
             ),
         },

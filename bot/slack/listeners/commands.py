@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.execute import Caller, Commands, ConfirmDelete, OpenForm, Outcome, Reply, ShowDigest
 from bot.commands.parser import UsageError, parse
 from bot.context import Context
+from bot.slack.blocks import esc
 from bot.slack.digest_blocks import digest_blocks
 from bot.slack.listeners.home import publish_home
 from bot.slack.roles import GroupCache, SlackDirectory
@@ -38,7 +39,7 @@ MAX_RESPONSES = 4  # a response_url takes five posts; keep one spare
 
 
 def commands_for(ctx: Context, client: AsyncWebClient, groups: GroupCache) -> Commands:
-    return Commands(ctx, SlackDirectory(client, ctx.settings, groups), ctx.platform)
+    return Commands(ctx, SlackDirectory(client, ctx.settings, groups), ctx.platform, escape=esc)
 
 
 def caller_of(body: dict[str, Any]) -> Caller:

@@ -23,6 +23,7 @@ from tests.e2e.pulse_support import (
     open_home,
     press,
     published_home,
+    pulse,
     snapshot,
 )
 from tests.harness import Harness, buttons_of
@@ -169,7 +170,9 @@ async def test_typed_names_cannot_ping_or_disguise_a_link_in_the_round_or_on_app
     )
     assert round_ is not None and report.sent == 2
     escaped = "&lt;!channel&gt; pulse &amp; &lt;https://evil.example|your payslip&gt; for &lt;@UA000&gt;"
-    for surface in (double.messages_in(SCHOOL_A)[0]["blocks"], (await home_of(app, ADMIN))["blocks"]):
-        texts = mrkdwn_texts(surface)
-        assert any(escaped in t for t in texts)
+    reply = await pulse(app, ADMIN, "surveys")  # sent back as mrkdwn through the response_url
+    surfaces = (double.messages_in(SCHOOL_A)[0]["blocks"], (await home_of(app, ADMIN))["blocks"], [reply])
+    for surface in surfaces:
+        texts = mrkdwn_texts(surface) or [str(reply.get("text"))]
+        assert any(escaped in t for t in texts), texts
         assert not any(raw in t for t in texts for raw in ("<!channel>", "<https://evil", "<@UA000>"))
