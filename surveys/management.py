@@ -7,6 +7,7 @@ single-workspace mode) is visible from any.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,11 +82,15 @@ async def audience_problem(platform: ChatPlatform, config: SurveyConfig) -> str 
     user group is counted whole. A place whose size cannot be read is not refused.
     """
     if config.audience_kind == "channels":
-        for channel in config.audience:
-            try:
-                members = await platform.channel_members(channel)
-            except PlatformError:
-                continue
+        # Asked all at once: the Slack modal must be answered within three seconds.
+        found = await asyncio.gather(
+            *(platform.channel_members(channel) for channel in config.audience), return_exceptions=True
+        )
+        for channel, members in zip(config.audience, found, strict=True):
+            if isinstance(members, BaseException):
+                if isinstance(members, PlatformError):
+                    continue
+                raise members
             label = config.segment_labels.get(channel) or f"The channel {channel}"
             problem = too_small(label, len(members), config.k)
             if problem is not None:
