@@ -130,7 +130,7 @@ class Clock:
 
     async def close_rounds(self) -> None:
         try:
-            await close_due_rounds(self.ctx.db, now=self.ctx.clock())
+            await close_due_rounds(self.ctx.db, now=self.ctx.clock(), platform=self.ctx.platform)
             # A scrub that keeps being postponed (SQLite readers block it) shows in the counters.
             if await awaiting_scrub(self.ctx.db):
                 self.ctx.counters.add("scrub", "postponed")

@@ -105,7 +105,7 @@ class Database:
                 finally:
                     await auto.execute(text("PRAGMA busy_timeout=30000"))
                 return not busy
-            await auto.execute(text("VACUUM FULL held_answers, held_comments, round_keys, deliveries"))
+            await auto.execute(text("VACUUM FULL held_answers, held_comments, round_keys, deliveries, sent_reminders"))
             # A role that may not (not a superuser, no pg_checkpoint): docs/anonymity.md says what the WAL keeps.
             with contextlib.suppress(Exception):
                 for _ in range(2):

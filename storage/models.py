@@ -145,6 +145,24 @@ class Delivery(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class SentReminder(Base):
+    """A reminder that stays where it was sent (a Slack DM, a Teams 1:1 chat), to be taken back.
+
+    It says its reader had not answered when it went out, so it is deleted on the platform once
+    the round closes (surveys/withdrawal.py), and this row with it. Kept only while the round is
+    open, or until the platform lets the message go; a reminder nobody can see again (Slack's
+    ephemeral ones) has no row.
+    """
+
+    __tablename__ = "sent_reminders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    # The platform's own words for where the message is: "<conversation> <message id>" (Slack), or
+    # "<home conversation key> <1:1 conversation id> <activity id>" (Teams).
+    ref: Mapped[str] = mapped_column(Text)
+
+
 class RoundKey(Base):
     """The one secret that ties an open round's answers to the people who gave them.
 

@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import ballots
 from storage.db import Database
 from storage.models import Delivery, Round
+from surveys.platform import ChatPlatform
+from surveys.withdrawal import withdraw_reminders
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +65,9 @@ async def close_round(session: AsyncSession, round_id: int, *, now: dt.datetime)
     return True
 
 
-async def close_due_rounds(db: Database, *, now: dt.datetime) -> list[int]:
-    """Close every round whose window has passed, or whose key was lost; then scrub.
+async def close_due_rounds(db: Database, *, now: dt.datetime, platform: ChatPlatform | None = None) -> list[int]:
+    """Close every round whose window has passed, or whose key was lost; take back the reminders
+    closed rounds left on `platform` (surveys/withdrawal.py); then scrub.
 
     Returns the ids of the rounds this call closed.
     """
@@ -88,6 +91,12 @@ async def close_due_rounds(db: Database, *, now: dt.datetime) -> list[int]:
                 closed.append(round_id)
     if closed:
         log.info("closed and sealed %s round(s)", len(closed))
+    if platform is not None:
+        try:
+            await withdraw_reminders(db, platform, now=now)
+        except Exception:
+            # The scrub of what closing deleted must not wait for the platform.
+            log.exception("taking reminders back failed; the next tick tries again")
     await scrub(db)
     return closed
 

@@ -95,6 +95,15 @@ class ChatPlatform(Protocol):
         """The people in a channel (not the bot itself), asked at the moment of reminding."""
         ...
 
-    async def remind(self, user: str, channel: str | None, reminder: Reminder) -> None:
-        """Remind one person privately: seen by them alone in `channel`, or by DM when None."""
+    async def remind(self, user: str, channel: str | None, reminder: Reminder) -> str | None:
+        """Remind one person privately: seen by them alone in `channel`, or by DM when None.
+
+        Returns where the reminder stays (to `withdraw` it when the round closes), or None when
+        it leaves nothing behind (an ephemeral message).
+        """
+        ...
+
+    async def withdraw(self, survey_id: int, ref: str) -> None:
+        """Delete a reminder `remind` left behind. One already gone counts as withdrawn; raises
+        PlatformError when the platform cannot do it now."""
         ...

@@ -3,10 +3,14 @@
 Who has answered is worked out at the moment of sending, from the round's key alone: for each
 person in the audience the keys they would have for the round's items are computed and looked up
 among the round's held answers (a sealed round has no key, and reminds nobody). Nothing about
-who was reminded, or who had not answered, is stored or logged; the round keeps only the time
-its reminder went out, and claiming that marker is what makes the reminder go out once however
-often the clock fires. (A crash halfway through a
-reminder leaves the rest unreminded rather than reminding anyone twice.)
+who was reminded is logged; the round keeps the time its reminder went out, and claiming that
+marker is what makes the reminder go out once however often the clock fires. (A crash halfway
+through a reminder leaves the rest unreminded rather than reminding anyone twice.)
+
+A reminder that stays where it was sent (a Slack DM, a Teams 1:1 chat) says its reader had not
+answered yet, so where it went is kept (`sent_reminders`) only until the round closes; then it
+is deleted on the platform and here (surveys/withdrawal.py). Until then the database, like the
+round's key, can tell who had not answered when the reminder went out.
 
 When: `remind_hours` before closing, but never before half the round's window has passed, and
 only outside quiet hours, weekends and holidays; a reminder that would fall in quiet time goes at
@@ -26,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import ballots
 from storage.db import Database
-from storage.models import Round, Survey
+from storage.models import Round, SentReminder, Survey
 from surveys.banks import BankRegistry
 from surveys.calendar import QuietRules, holiday_on
 from surveys.keys import RoundKey, round_key, subject
@@ -101,15 +105,20 @@ async def _claim(session: AsyncSession, round_id: int, now: dt.datetime) -> bool
     return claimed is not None
 
 
-async def _remind_one(platform: ChatPlatform, person: Person, reminder: Reminder) -> bool:
+async def _remind_one(db: Database, platform: ChatPlatform, person: Person, reminder: Reminder) -> bool:
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            await platform.remind(person.user, person.channel, reminder)
-            return True
+            ref = await platform.remind(person.user, person.channel, reminder)
         except PlatformError as exc:
             if not exc.transient or attempt == ATTEMPTS:
                 return False
             await asyncio.sleep(exc.retry_after if exc.retry_after is not None else float(attempt))
+            continue
+        if ref is not None:
+            # It stays where it was sent: kept until the round closes and it is taken back.
+            async with db.session() as session:
+                session.add(SentReminder(round_id=reminder.round.round_id, ref=ref))
+        return True
     return False
 
 
@@ -158,7 +167,7 @@ async def remind_round(
         missing = unanswered(key, subjects, person.user, answered)
         if not missing:
             continue
-        if await _remind_one(platform, person, Reminder(message, missing)):
+        if await _remind_one(db, platform, person, Reminder(message, missing)):
             reminded += 1
         else:
             failed += 1

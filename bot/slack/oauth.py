@@ -155,9 +155,12 @@ class InstalledWorkspaces:
     async def channel_members(self, channel: str) -> list[str]:
         return await (await self._named_by(channel)).channel_members(channel)
 
-    async def remind(self, user: str, channel: str | None, reminder: Any) -> None:
+    async def remind(self, user: str, channel: str | None, reminder: Any) -> str | None:
         platform = await self.for_workspace(await self._survey_workspace(reminder.round.survey_id))
-        await platform.remind(user, channel, reminder)
+        return await platform.remind(user, channel, reminder)
+
+    async def withdraw(self, survey_id: int, ref: str) -> None:
+        await (await self.for_workspace(await self._survey_workspace(survey_id))).withdraw(survey_id, ref)
 
 
 def slack_platform(settings: Settings, db: Database, slack_app: AsyncApp | None = None) -> ChatPlatform:

@@ -78,6 +78,8 @@ APP_WIDE = {
     "team_access_not_granted",
     "ekm_access_denied",
 }
+# A message to delete that is not there any more (deleted already, or its DM is gone): done.
+GONE = {"message_not_found", "channel_not_found"}
 # Slack's words for "something went wrong on our side; some of it may have happened".
 MAYBE_DONE = {"internal_error", "fatal_error", "request_timeout", "service_unavailable"}
 DELIVERY_EVENT = "pulse_delivery"
@@ -197,6 +199,7 @@ class SlackPlatform:
         self._opens = Pacer(shared=self.budget.tier3)
         self._history = Pacer(shared=self.budget.tier3)
         self._ephemerals = Pacer(shared=TIER_4)
+        self._deletes = Pacer(shared=self.budget.tier3)
         # A person's DM with the bot never changes its id: learnt from each post to a user id, so a
         # look-up in its history rarely needs conversations.open.
         self._dms: dict[str, str] = {}
@@ -415,19 +418,21 @@ class SlackPlatform:
             raise _error(exc) from None
         return [m for m in members if m != own]
 
-    async def remind(self, user: str, channel: str | None, reminder: Reminder) -> None:
+    async def remind(self, user: str, channel: str | None, reminder: Reminder) -> str | None:
         """Paced like round messages; a 429 or a failure comes back as a PlatformError to retry."""
         text, blocks = reminder_text(reminder), reminder_blocks(reminder)
         if channel is None:
-            # By DM, addressed by user id like a round message (and paced with them).
+            # By DM, addressed by user id like a round message (and paced with them). It stays in
+            # the DM, so where it is goes back to be deleted when the round closes.
             resp = await self._call(
                 self._posts,
                 user,
                 lambda: self._sender.chat_postMessage(channel=user, text=text, blocks=blocks, unfurl_links=False),
                 posting=False,
             )
-            self._learn_dm(user, str(resp.get("channel") or ""))
-            return
+            dm = str(resp.get("channel") or "")
+            self._learn_dm(user, dm)
+            return f"{dm} {resp.get('ts')}"
         # Ephemeral: only this person sees it, and Slack keeps no copy in the channel.
         await self._call(
             self._ephemerals,
@@ -435,3 +440,14 @@ class SlackPlatform:
             lambda: self._sender.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks),
             posting=False,
         )
+        return None
+
+    async def withdraw(self, survey_id: int, ref: str) -> None:
+        channel, ts = ref.split(" ", 1)
+        try:
+            await self._call(
+                self._deletes, None, lambda: self._sender.chat_delete(channel=channel, ts=ts), posting=False
+            )
+        except PlatformError as exc:
+            if str(exc).removeprefix("slack: ") not in GONE:
+                raise

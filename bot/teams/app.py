@@ -108,17 +108,34 @@ class TeamsBot:
         continuation.id = None
         await self.adapter.continue_conversation(self.app_id, continuation, callback)
 
-    async def create_personal(self, service_url: str, parameters: ConversationParameters, activity: Activity) -> str:
-        """Open (or reopen: Teams returns the existing one) a 1:1 chat and post `activity` in it."""
-        posted: list[str] = []
+    async def create_personal(
+        self, service_url: str, parameters: ConversationParameters, activity: Activity
+    ) -> tuple[str, str]:
+        """Open (or reopen: Teams returns the existing one) a 1:1 chat and post `activity` in it;
+        returns the chat's id and the posted activity's."""
+        posted: list[tuple[str, str]] = []
 
         async def send(context: TurnContext) -> None:
             # The context's activity is the new chat's first event; posting must not reply to it.
             context.activity.id = None
             response = await context.send_activity(activity)
-            posted.append(str(getattr(response, "id", "") or ""))
+            posted.append((str(context.activity.conversation.id), str(getattr(response, "id", "") or "")))
 
         await self.adapter.create_conversation(
             self.app_id, "msteams", service_url, BOT_FRAMEWORK_AUDIENCE, parameters, send
         )
-        return posted[0] if posted else ""
+        return posted[0] if posted else ("", "")
+
+    async def delete_in(self, service_url: str, conversation_id: str, activity_id: str) -> None:
+        """Delete an activity the bot posted in a conversation it has no stored reference for."""
+        reference = {
+            "channelId": "msteams",
+            "serviceUrl": service_url,
+            "conversation": {"id": conversation_id},
+            "bot": {"id": f"28:{self.app_id}"},
+        }
+
+        async def delete(context: TurnContext) -> None:
+            await context.delete_activity(activity_id)
+
+        await self.continue_in(reference, delete)

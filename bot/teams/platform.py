@@ -137,8 +137,9 @@ class TeamsPlatform:
     async def channel_members(self, channel: str) -> list[str]:
         return [person for person, _user_id in await self._people(channel)]
 
-    async def remind(self, user: str, channel: str | None, reminder: Reminder) -> None:
-        """In a 1:1 chat: Teams has no message that only one person sees inside a channel.
+    async def remind(self, user: str, channel: str | None, reminder: Reminder) -> str | None:
+        """In a 1:1 chat: Teams has no message that only one person sees inside a channel, so it
+        stays there until the round closes and `withdraw` deletes it.
 
         `user` is the id answers are keyed by (the Entra object id); the roster fetched by
         `channel_members` just before says which Teams user id reaches that person.
@@ -157,11 +158,26 @@ class TeamsPlatform:
         )
         activity = card_message(content, cards.reminder_summary(reminder))
         # A second copy of a reminder does no harm, so a 5xx is worth one more go.
-        await self.throttle.call(
+        chat, posted = await self.throttle.call(
             f"dm:{user_id}",
             lambda: self.bot.create_personal(home.service_url, parameters, activity),
             repeatable=True,
         )
+        return f"{home.key} {chat} {posted}"
+
+    async def withdraw(self, survey_id: int, ref: str) -> None:
+        home_key, chat, posted = ref.split(" ", 2)
+        home = await installed(self.db, home_key)
+        if home is None:
+            return  # The app was removed from that team: Teams has taken its chats away with it.
+        try:
+            await self.throttle.call(
+                f"dm:{chat}", lambda: self.bot.delete_in(home.service_url, chat, posted), repeatable=True
+            )
+        except PlatformError as exc:
+            if not exc.transient:
+                return  # Not found, or no longer allowed: nothing left that the app can delete.
+            raise
 
     async def send_privately(self, asked_in: Any, message: Activity) -> None:
         """Post `message` in a 1:1 chat with whoever sent the activity `asked_in`."""

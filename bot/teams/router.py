@@ -44,5 +44,9 @@ class PlatformRouter:
     async def channel_members(self, channel: str) -> list[str]:
         return await self._for(channel).channel_members(channel)
 
-    async def remind(self, user: str, channel: str | None, reminder: Reminder) -> None:
-        await self._for(channel or "").remind(user, channel, reminder)
+    async def remind(self, user: str, channel: str | None, reminder: Reminder) -> str | None:
+        return await self._for(channel or "").remind(user, channel, reminder)
+
+    async def withdraw(self, survey_id: int, ref: str) -> None:
+        # Both platforms' references begin with the conversation they were sent from.
+        await self._for(ref.split(" ", 1)[0]).withdraw(survey_id, ref)

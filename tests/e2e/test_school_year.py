@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from bot.logs import quiet_chatty_loggers
 from bot.scheduler import Clock
 from storage.db import Database
-from storage.models import Delivery, HeldAnswer, Round, Survey
+from storage.models import Delivery, HeldAnswer, Round, SentReminder, Survey
 from surveys import calendar
 from surveys.banks import BankRegistry
 from surveys.calendar import RoundTrigger
@@ -281,11 +281,14 @@ async def test_dm_audience_reminded_by_dm_then_closing_purges_who_was_sent_to(
     partial = double.messages_in(dms[FIVE[2]])[1]
     assert "1 of 2 items" in partial["text"] and validate_blocks(partial["blocks"]) == []
     assert "2 of 2 items" in double.messages_in(dms[FIVE[3]])[1]["text"]
+    # A reminder in a DM stays there, so where it went is kept while the round is open.
+    assert await count(app.db, SentReminder) == 3
 
     # Closing: after the window, once however often it fires; the rows naming people are gone.
     sim.now = MONDAY + dt.timedelta(hours=71, minutes=59)
     await clock.close_rounds()
     assert await count(app.db, Delivery) == 5
+    assert double.deletions == []
     sim.now = MONDAY + dt.timedelta(hours=72)
     await asyncio.gather(clock.close_rounds(), clock.close_rounds())
     [round_] = await rounds_of(app.db, survey.id)
@@ -293,6 +296,13 @@ async def test_dm_audience_reminded_by_dm_then_closing_purges_who_was_sent_to(
     assert await count(app.db, Delivery) == 0
     rows = await every_row(app.db)
     assert not [u for u in FIVE if u in rows]
+    # The reminders are taken back: each DM holds the round's message alone, as everyone's does,
+    # and nothing here says where a reminder went; the files are scrubbed after it.
+    assert sorted(d["channel"] for d in double.deletions) == sorted(dms[u] for u in FIVE[2:])
+    assert all(len(double.messages_in(dms[u])) == 1 for u in FIVE)
+    assert await count(app.db, SentReminder) == 0
+    assert not [u for u in FIVE if dms[u] in rows]
+    assert await awaiting_scrub(app.db) == 0
 
     # A closed round takes no more answers and sends no more reminders.
     answers_before = await count(app.db, HeldAnswer)
@@ -301,7 +311,39 @@ async def test_dm_audience_reminded_by_dm_then_closing_purges_who_was_sent_to(
     await app.wait_for(lambda: any("has closed" in (e.get("text") or "") for e in double.ephemerals))
     assert await count(app.db, HeldAnswer) == answers_before
     await clock.remind()
-    assert all(len(double.messages_in(dms[u])) <= 2 for u in FIVE)
+    assert all(len(double.messages_in(dms[u])) == 1 for u in FIVE)
+
+
+async def test_a_reminder_slack_will_not_delete_yet_is_tried_again_then_forgotten_after_a_day(
+    app: Harness, double: SlackDouble, sim: SimClock, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    survey = await make_survey(app, audience_kind="usergroup", audience=[GROUP])
+    await clock.open_round(survey.id)
+    sim.now = MONDAY + dt.timedelta(hours=48)
+    await clock.remind()
+    assert await count(app.db, SentReminder) == 5
+
+    # Slack is down at the close: the round closes and seals all the same; the reminders wait.
+    double.faults.fail_next("chat.delete", 5, 503, error="service_unavailable")
+    sim.now = MONDAY + dt.timedelta(hours=72)
+    await clock.close_rounds()
+    [round_] = await rounds_of(app.db, survey.id)
+    assert round_.closed_at is not None and double.deletions == []
+    assert await count(app.db, SentReminder) == 5
+
+    # The next tick: two of them go; the others still fail.
+    double.faults.fail_next("chat.delete", 3, 503, error="service_unavailable")
+    sim.now += dt.timedelta(minutes=1)
+    await clock.close_rounds()
+    assert len(double.deletions) == 2 and await count(app.db, SentReminder) == 3
+    # A day after the close the database forgets them even though Slack never let them go.
+    double.faults.fail_next("chat.delete", 3, 503, error="service_unavailable")
+    sim.now = MONDAY + dt.timedelta(hours=96)
+    caplog.set_level(logging.WARNING)
+    await clock.close_rounds()
+    assert len(double.deletions) == 2 and await count(app.db, SentReminder) == 0
+    assert any("could not be deleted" in r.getMessage() for r in caplog.records)
+    assert await awaiting_scrub(app.db) == 0
 
 
 async def test_reminder_waits_out_the_weekend_and_quiet_hours_and_skips_holidays(

@@ -79,6 +79,8 @@ class TeamsDouble:
         # conversation id (without ';messageid=') -> posted activities, in order; updates applied in place.
         self.posted: dict[str, list[dict[str, Any]]] = {}
         self.created: list[dict[str, Any]] = []
+        # (conversation id, activity id) of every activity deleted, in order.
+        self.deleted: list[tuple[str, str | None]] = []
         self._faults: deque[_Fault] = deque()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -224,6 +226,8 @@ class TeamsDouble:
 
     def _activity(self, call: Call, conversation_id: str, activity_id: str | None, size: int) -> web.Response:
         activity = call.body if isinstance(call.body, dict) else {}
+        if call.method == "DELETE":
+            return self._delete(conversation_id, activity_id)
         if call.method not in ("POST", "PUT"):
             return _error(405, "MethodNotAllowed", call.method)
         if size > MAX_MESSAGE_BYTES:
@@ -245,6 +249,15 @@ class TeamsDouble:
         new_id = f"17{next(self._ids):011d}"
         thread.append({**activity, "id": new_id, "replyToId": activity.get("replyToId") or activity_id})
         return web.json_response({"id": new_id}, status=201)
+
+    def _delete(self, conversation_id: str, activity_id: str | None) -> web.Response:
+        thread = self.posted.get(conversation_id.split(";", 1)[0], [])
+        for i, earlier in enumerate(thread):
+            if earlier["id"] == activity_id:
+                del thread[i]
+                self.deleted.append((conversation_id, activity_id))
+                return web.Response(status=200)
+        return _error(404, "ActivityNotFound", "no such activity")
 
     def _members(self, conversation_id: str, kind: str, member: str | None, query: dict[str, str]) -> web.Response:
         roster = self.roster(conversation_id)

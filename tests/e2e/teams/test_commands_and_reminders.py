@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.logs import quiet_chatty_loggers
+from bot.scheduler import Clock
 from bot.teams.ids import conversation_key
-from storage.models import Round, Survey
+from storage.models import Round, SentReminder, Survey
 from surveys import operations
 from surveys.reminders import remind_round
 from tests.e2e.teams.conftest import COORDINATOR, LEADER, OAKFIELD, STAFF_A, installed, make_teams_survey
@@ -161,3 +163,20 @@ async def test_reminders_go_by_private_chat_to_those_who_have_not_answered(
         line = record.getMessage()
         assert not any(p in line or teams.account(p)["id"] in line for p in STAFF_A), line
         assert "a:1" not in line, line
+
+    # The reminders stay in those chats while the round is open; at the close they are deleted,
+    # and so is every record of where they went.
+    assert await _count(app, SentReminder) == 14
+    clock.advance(dt.timedelta(hours=18))
+    await Clock(app.ctx).close_rounds()
+    chats = {teams.personal_conversation(p) for p in STAFF_A[10:]}
+    assert chats <= {chat for chat, _ in teams.deleted} and len(teams.deleted) == 14
+    assert all(not teams.messages_in(chat) for chat in chats)
+    assert await _count(app, SentReminder) == 0
+    async with app.db.session() as s:
+        assert (await s.get(Round, round_.id)).closed_at is not None  # type: ignore[union-attr]
+
+
+async def _count(app: TeamsHarness, table: type[Any]) -> int:
+    async with app.db.session() as s:
+        return int(await s.scalar(select(func.count()).select_from(table)) or 0)
