@@ -114,12 +114,12 @@ def _expected(bank: Bank, answers: dict[str, dict[str, str]]) -> dict[str, tuple
 
 
 def _cell_problem(
-    label: str, shown: tuple[int, float | None], suppressed: bool, truth: tuple[int, float], k: int
+    label: str, shown: tuple[int | None, float | None], suppressed: bool, truth: tuple[int, float], k: int
 ) -> str:
     """A shown figure must equal the staff's answers and stand on k or more; a hidden one publishes nothing."""
     n, pct = shown
     if suppressed:
-        return f"{label}: hidden, yet publishes n={n}, {pct}%" if n or pct is not None else ""
+        return f"{label}: hidden, yet publishes n={n}, {pct}%" if n is not None or pct is not None else ""
     if truth[0] < k:
         return f"{label}: shown with {truth[0]} answers, below k={k}"
     return "" if shown == truth else f"{label}: digest says n={n}, {pct}%; staff gave n={truth[0]}, {truth[1]}%"

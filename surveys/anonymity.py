@@ -92,6 +92,16 @@ def unanimous(n: int, *shown: int) -> bool:
     return n > 0 and any(count in (0, n) for count in shown)
 
 
+def named_by_all(n: int, *named: int) -> bool:
+    """A behaviour every one of `n` people named (strong, or weak): it tells each person's pick.
+
+    A picks exercise asks each person for a few behaviours out of many, so most behaviours are
+    named by nobody; "nobody named it" rules out one of a dozen or more choices for each person
+    and tells no one's pick, so unlike a statement's 0 % it is shown.
+    """
+    return n > 0 and any(count == n for count in named)
+
+
 # An audience that cannot reach twice k: even with nearly everyone answering, a figure would rest
 # on a handful of people, and a school where almost all answered alike would be one step from
 # unanimous. Such surveys are refused where the platform can say how many people a place has.

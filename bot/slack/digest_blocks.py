@@ -123,7 +123,7 @@ def strands_blocks(digest: Digest, strands: Strands) -> list[Block]:
 
 def behaviours_blocks(digest: Digest, b: Behaviours) -> list[Block]:
     k = digest.k
-    people = " · ".join(f"{p} {b.respondents[p]}" for p in b.perspectives)
+    people = " · ".join(f"{p} {'hidden' if b.suppressed[p] else b.respondents[p]}" for p in b.perspectives)
     lines = [f"*{esc(b.title)}* (round {b.round_seq}; people who took part: {people})"]
     labels = {s.item_id: s.label for s in b.behaviours}
     counts = {(c.item_id, c.perspective): c for s in b.behaviours for c in s.cells}

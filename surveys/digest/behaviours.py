@@ -3,7 +3,8 @@
 The people behind a behaviour's counts are everyone who did the exercise in that perspective, so
 a perspective is shown only when at least k people did it. That number comes from the exercise's
 participation rows (item = the bank's id, surveys/picks.py); for answers stored without them it
-falls back to the fewest people who could have made the picks stored.
+falls back to the fewest people who could have made the picks stored. A behaviour everyone in a
+perspective named is hidden: it would tell each of them what they picked (surveys/anonymity.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 
 from storage.models import Round
+from surveys.anonymity import named_by_all
 from surveys.banks import Bank
 from surveys.digest.frame import Frame, pretty
 from surveys.digest.model import BehaviourCell, Behaviours, BehaviourStat
@@ -57,16 +59,18 @@ def behaviours_section(frame: Frame, bank: Bank) -> Behaviours | None:
         for p in perspectives:
             t = pooled(frame.cells((round_.id, item.id, p)).values())
             view = Named(strong=t.favourable, weak=t.unfavourable, n=people[p])
-            shown = not hidden[p] and people[p] > 0
+            alike = not hidden[p] and named_by_all(people[p], t.favourable, t.unfavourable)
+            frame.note((round_.id, item.id, p), None, "unanimous" if alike else None)
+            shown = not hidden[p] and not alike and people[p] > 0
             if shown:
                 named[p] = view
             cells.append(
                 BehaviourCell(
                     item_id=item.id,
                     perspective=p,
-                    n=0 if hidden[p] else people[p],
+                    n=None if hidden[p] else people[p],
                     favourable_pct=view.strong_pct if shown else None,
-                    suppressed=hidden[p] and people[p] > 0,
+                    suppressed=(hidden[p] or alike) and people[p] > 0,
                     strong=view.strong if shown else None,
                     weak=view.weak if shown else None,
                     weak_pct=view.weak_pct if shown else None,
@@ -103,7 +107,7 @@ def behaviours_section(frame: Frame, bank: Bank) -> Behaviours | None:
         round_seq=round_.seq,
         perspectives=perspectives,
         # How many took part is not published for a hidden perspective.
-        respondents={p: 0 if hidden[p] else n for p, n in people.items()},
+        respondents={p: None if hidden[p] else n for p, n in people.items()},
         suppressed={p: hidden[p] and people[p] > 0 for p in perspectives},
         behaviours=stats,
         named_strong={p: top(p, "strong") for p in perspectives},

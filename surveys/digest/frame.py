@@ -66,7 +66,7 @@ class Released:
 
 
 class ShareFields(TypedDict):
-    n: int
+    n: int | None
     favourable_pct: float | None
     neutral_pct: float | None
     unfavourable_pct: float | None
@@ -76,7 +76,7 @@ class ShareFields(TypedDict):
 def shares(t: Tally, hidden: bool) -> ShareFields:
     """The common fields of a Share cell; a hidden one publishes no count either."""
     return ShareFields(
-        n=0 if hidden else t.n,
+        n=None if hidden else t.n,
         favourable_pct=None if hidden else pct(t.favourable, t.n),
         neutral_pct=None if hidden else pct(t.neutral, t.n),
         unfavourable_pct=None if hidden else pct(t.unfavourable, t.n),

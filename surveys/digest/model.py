@@ -34,7 +34,9 @@ from pydantic import BaseModel, Field
 class Cell(BaseModel):
     """One figure: how many answers it counts, the favourable share, and whether it is hidden."""
 
-    n: int = Field(description="answers behind the figure (for a single item in one round: people)")
+    n: int | None = Field(
+        description="answers behind the figure (for a single item in one round: people); None when hidden"
+    )
     favourable_pct: float | None = Field(description="% favourable, reverse scoring applied; None when hidden")
     suppressed: bool = Field(description="hidden for anonymity: fewer than k people, or hidden to protect one")
 
@@ -242,7 +244,9 @@ class Behaviours(BaseModel):
     title: str
     round_seq: int
     perspectives: list[str]
-    respondents: dict[str, int] = Field(description="people who did the exercise, per perspective")
+    respondents: dict[str, int | None] = Field(
+        description="people who did the exercise, per perspective; None when hidden"
+    )
     suppressed: dict[str, bool]
     behaviours: list[BehaviourStat]
     named_strong: dict[str, list[str]] = Field(description="per perspective, the behaviours named strong most")

@@ -60,9 +60,10 @@ def test_json_csv_png_and_text(survey: int, capsysbinary: pytest.CaptureFixture[
     for item in digest["items"]:
         for cell in [item, *item["segments"]]:
             row = items[(item["item_id"], cell.get("segment", ""))]
-            assert int(row["n"] or 0) == cell["n"]
-            # A hidden cell publishes no n at all (JSON's 0 stands for "not published").
-            assert (row["n"] == "") == cell["suppressed"] or cell["n"] == 0
+            assert (int(row["n"]) if row["n"] else None) == cell["n"]
+            # A hidden cell publishes no n at all: blank in the CSV, null in the JSON.
+            assert (row["n"] == "") == cell["suppressed"]
+            assert (cell["n"] is None) == cell["suppressed"]
             assert (float(row["favourable_pct"]) if row["favourable_pct"] else None) == cell["favourable_pct"]
 
     assert run("digest", str(survey), "--format", "png") == 0  # standard output is not a terminal here

@@ -151,17 +151,17 @@ async def test_csv_holds_the_json_numbers_and_no_response_row(digest: Digest) ->
 
     for item in digest.items:
         row = find(section="item", key=item.item_id, segment="")
-        assert int(row["n"] or 0) == item.n and row["suppressed"] == str(item.suppressed).lower()
+        assert _count(row["n"]) == item.n and row["suppressed"] == str(item.suppressed).lower()
         for field in ("favourable_pct", "neutral_pct", "unfavourable_pct", "change_pts", "z"):
             assert _num(row[field]) == getattr(item, field), (item.item_id, field)
         assert row["trend"] == (item.trend or "")
         for cell in item.segments:
             row = find(section="item", key=item.item_id, segment=cell.segment)
-            assert (int(row["n"] or 0), _num(row["favourable_pct"])) == (cell.n, cell.favourable_pct)
+            assert (_count(row["n"]), _num(row["favourable_pct"])) == (cell.n, cell.favourable_pct)
             assert row["segment_label"] == cell.label
     for audit in digest.audits:
         row = find(section="index", bank_id=audit.bank_id, key="now", segment="")
-        assert (int(row["n"] or 0), _num(row["favourable_pct"])) == (audit.index.n, audit.index.favourable_pct)
+        assert (_count(row["n"]), _num(row["favourable_pct"])) == (audit.index.n, audit.index.favourable_pct)
         for point in audit.trend:
             row = find(section="index", bank_id=audit.bank_id, key=f"cycle-{point.cycle}", segment="")
             assert _num(row["favourable_pct"]) == point.favourable_pct
@@ -170,14 +170,14 @@ async def test_csv_holds_the_json_numbers_and_no_response_row(digest: Digest) ->
             for s in dim.strands:
                 for cell in (s.now, s.future):
                     row = find(section="strand", key=s.strand, facet=cell.facet, segment="")
-                    assert (int(row["n"] or 0), _num(row["median"])) == (cell.n, cell.median)
+                    assert (_count(row["n"]), _num(row["median"])) == (cell.n, cell.median)
                     for name, count in (cell.levels or {}).items():
                         assert int(row[name]) == count
     for b in digest.behaviours:
         for stat in b.behaviours:
             for cell in stat.cells:
                 row = find(section="behaviour", key=stat.item_id, facet=cell.perspective)
-                assert (int(row["n"] or 0), int(row["strong"]), int(row["weak"])) == (cell.n, cell.strong, cell.weak)
+                assert (_count(row["n"]), int(row["strong"]), int(row["weak"])) == (cell.n, cell.strong, cell.weak)
     for p in digest.participation.trend:
         row = find(section="participation", key=f"round-{p.round_seq}")
         assert (_num(row["rate_pct"]), int(row["audience_size"])) == (p.rate_pct, p.audience_size)
@@ -274,3 +274,8 @@ def test_a_digest_too_big_for_one_message_is_split(banks: BankRegistry) -> None:
     # Thirty schools do not fit a phone line: twelve are shown and the CSV has the rest.
     assert any("and 18 more in the CSV export" in line for line in texts(messages))
     assert "&lt;&amp;&gt;" in " ".join(texts(messages))
+
+
+def _count(value: str) -> int | None:
+    """A CSV count: blank where the figure publishes none (hidden)."""
+    return int(value) if value else None

@@ -109,7 +109,7 @@ async def test_digest_counts_and_suppresses_below_k(app: Harness, double: SlackD
     assert digest is not None
     by_item = {i.item_id: i for i in digest.items}
     assert (by_item[first].n, by_item[first].favourable_pct, by_item[first].suppressed) == (6, 66.7, False)
-    assert (by_item[second].n, by_item[second].favourable_pct, by_item[second].suppressed) == (0, None, True)
+    assert (by_item[second].n, by_item[second].favourable_pct, by_item[second].suppressed) == (None, None, True)
     assert digest.participation.audience_size == 24
     [posted] = double.messages_in(LEADERS)
     assert validate_blocks(posted["blocks"]) == []
@@ -230,7 +230,7 @@ async def test_a_round_keeps_the_k_it_opened_with_when_the_survey_is_edited_lowe
     digest = await operations.post_digest(app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=closed)
     assert digest is not None
     stat = next(i for i in digest.items if i.item_id == item)
-    assert (stat.n, stat.favourable_pct, stat.suppressed) == (0, None, True)
+    assert (stat.n, stat.favourable_pct, stat.suppressed) == (None, None, True)
     assert next(cell for cell in stat.segments if cell.segment == SCHOOL_A).suppressed
     rendered = json.dumps(double.messages_in(LEADERS)[-1]["blocks"])
     assert "groups under 7 people are hidden" in rendered and "fewer than 7 people" in rendered

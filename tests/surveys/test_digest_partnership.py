@@ -108,7 +108,7 @@ def split(answers: list[Answer]) -> tuple[int, int, int, int]:
 def shares(answers: list[Answer], hidden: bool) -> tuple[int, float | None, float | None, float | None, bool]:
     n, fav, neu, unf = split(answers)
     if hidden:
-        return 0, None, None, None, True  # a hidden figure publishes no count
+        return None, None, None, None, True  # a hidden figure publishes no count
     return n, pct(fav, n), pct(neu, n), pct(unf, n), False
 
 
@@ -213,6 +213,8 @@ async def test_trust_index_schools_and_aspects(seeded: tuple[Seeded, Digest, Raw
             mine = [i for i, seq in latest.items() if cell.segment in raw.shown_schools(seq, i)]
             mine = [i for i in mine if raw.answers(latest[i], i, school=cell.segment)]
             n, fav = pooled(raw.answers(latest[i], i, school=cell.segment) for i in mine)
+            if not mine and any(raw.answers(seq, i, school=cell.segment) for i, seq in latest.items()):
+                n = None  # hidden, count and all
             assert (cell.n, cell.favourable_pct, cell.items) == (n, fav, mine), cell.segment
 
         cycles: dict[int, list[tuple[int, str]]] = defaultdict(list)
@@ -234,7 +236,7 @@ async def test_trust_index_schools_and_aspects(seeded: tuple[Seeded, Digest, Raw
                 n, fav = pooled(raw.answers(seq, i, school=cell.segment) for seq, i in mine)
                 existing = sum(len(raw.answers(seq, i, school=cell.segment)) for seq, i in strata)
                 if not mine and existing:  # nothing of this school can be shown: hidden, count and all
-                    n, fav = 0, None
+                    n, fav = None, None
                 assert (cell.n, cell.favourable_pct, cell.suppressed) == (n, fav, not mine and existing > 0)
 
         # Each built-in statement item probes its own aspect, so an aspect is its item's figure.
@@ -294,7 +296,7 @@ async def test_participation(seeded: tuple[Seeded, Digest, Raw], banks: BankRegi
 def level_cell(answers: list[Answer], hidden: bool) -> dict[str, object]:
     levels = [a.score for a in answers]
     if hidden or not levels:
-        return {"n": 0, "levels": None, "median": None, "favourable_pct": None}
+        return {"n": None, "levels": None, "median": None, "favourable_pct": None}
     return {
         "n": len(levels),
         "levels": {name: levels.count(i + 1) for i, name in enumerate(LEVEL_NAMES)},
@@ -370,6 +372,10 @@ async def test_behaviours_and_disagreement(seeded: tuple[Seeded, Digest, Raw], b
             strong = sum(a.option == "strong" for a in picks)
             weak = sum(a.option == "weak" for a in picks)
             n = people[cell.perspective]
+            if n in (strong, weak):  # everyone named it: that would tell each person's pick
+                assert cell.suppressed and cell.strong is None and cell.favourable_pct is None
+                nets[stat.item_id][cell.perspective] = 0.0
+                continue
             assert (cell.n, cell.strong, cell.weak) == (n, strong, weak)
             assert cell.favourable_pct == pct(strong, n) and cell.weak_pct == pct(weak, n)
             assert cell.net_pct == pct(strong - weak, n)
@@ -382,7 +388,8 @@ async def test_behaviours_and_disagreement(seeded: tuple[Seeded, Digest, Raw], b
         counts = {
             stat.item_id: sum(a.option == "strong" for a in raw.answers(seq, stat.item_id, p)) for stat in b.behaviours
         }
-        assert b.named_strong[p] == sorted((i for i in counts if counts[i]), key=lambda i: (-counts[i], i))[:3]
+        named = [i for i in counts if 0 < counts[i] < people[p]]
+        assert b.named_strong[p] == sorted(named, key=lambda i: (-counts[i], i))[:3]
     assert b.disagreements, "the seed holds behaviours seen oppositely by self and team"
 
 
