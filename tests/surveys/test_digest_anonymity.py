@@ -34,6 +34,7 @@ from storage.db import Database
 from storage.models import Round, Survey
 from storage.rollups import AnswerCount
 from surveys import operations
+from surveys.anonymity import too_small
 from surveys.banks import BankRegistry
 from surveys.comments import batches, comment_threshold
 from surveys.digest import Digest, assemble
@@ -514,3 +515,17 @@ def test_under_the_old_rule_one_person_across_rounds_made_a_batch() -> None:
     [batch] = pooled_until_enough(counts, 10)
     assert len(set().union(*(writers[seq] for seq in batch))) == 1
     assert batches(counts, 10) == ([], True)
+
+
+# -- tiny audiences --------------------------------------------------------------------------------
+
+
+@given(size=st.integers(0, 60), k=st.integers(1, 20))
+def test_an_audience_that_cannot_reach_twice_k_is_refused_naming_the_rule(size: int, k: int) -> None:
+    """Where everyone asked is fewer than 2k, a figure at k covers most of a known handful of
+    people, one step from unanimous; such an audience is refused (the old rule took any)."""
+    why = too_small("The channel #staff", size, k)
+    assert (why is not None) == (size < 2 * max(3, k))
+    if why is not None:
+        assert why.startswith(f"The channel #staff has {size} ")
+        assert f"twice the anonymity threshold, k = {max(3, k)}" in why

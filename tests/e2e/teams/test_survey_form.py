@@ -144,3 +144,18 @@ async def test_only_coordinators_can_save_and_a_channel_gets_the_form_privately(
     said = teams.messages_in(teams.personal_conversation(STAFF_A[0]))[-1]
     assert not cards_of(said) and "named in Pulse Audit's configuration" in said["text"]
     assert conversation_key(ELMHURST) == elm and conversation_key(LEADERS) == leaders
+
+
+async def test_a_team_too_small_to_stay_anonymous_is_refused_on_its_field(
+    app: TeamsHarness, teams: TeamsDouble
+) -> None:
+    _, _, leaders = await installed(app)
+    form = await form_in_dm(app, teams, "pulse new")
+    # The leaders' team has two people: no k can keep a figure of theirs anonymous.
+    good = {"name": "Leaders", "bank_ids": "staff-trust-in-leadership", "digest_channel": leaders, "k": "3"}
+    refused = await save(app, teams, COORDINATOR, form, **good, channels=leaders)
+    at = next(n for n, e in enumerate(refused["body"]) if e.get("id") == "channels")
+    assert refused["body"][at + 1]["color"] == "Attention"
+    rule = "has 2 people: at least 6 are needed (twice the anonymity threshold, k = 3)"
+    assert rule in refused["body"][at + 1]["text"]
+    assert await surveys(app) == []
