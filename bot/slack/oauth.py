@@ -103,10 +103,26 @@ class InstalledWorkspaces:
         self.budget = budget
         self._platforms: dict[str, tuple[str, SlackPlatform]] = {}
 
+    async def _enterprise_of(self, workspace_id: str) -> str | None:
+        """The Enterprise Grid org a workspace was installed in (None outside Grid).
+
+        The installation store keys a bot on (enterprise, workspace); a survey knows only its
+        workspace, and a workspace belongs to one org, so the store's own rows say which.
+        """
+        bots = self.store.bots
+        async with self.store.engine.connect() as conn:
+            return await conn.scalar(
+                select(bots.c.enterprise_id)
+                .where(bots.c.client_id == self.store.client_id, bots.c.team_id == workspace_id)
+                .order_by(bots.c.installed_at.desc())
+                .limit(1)
+            )
+
     async def for_workspace(self, workspace_id: str | None) -> SlackPlatform:
         if not workspace_id:
             raise NotInstalled("a survey without a workspace (create it with /pulse new)")
-        bot = await self.store.async_find_bot(enterprise_id=None, team_id=workspace_id)
+        enterprise = await self._enterprise_of(workspace_id)
+        bot = await self.store.async_find_bot(enterprise_id=enterprise, team_id=workspace_id)
         if bot is None or not bot.bot_token:
             raise NotInstalled(f"workspace {workspace_id}")
         cached = self._platforms.get(workspace_id)

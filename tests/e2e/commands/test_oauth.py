@@ -31,6 +31,7 @@ from tests.slack_double import SlackDouble
 CLIENT_ID, CLIENT_SECRET = "1111.2222", "client-secret"
 OAUTH = {"slack_client_id": CLIENT_ID, "slack_client_secret": CLIENT_SECRET}
 EAST, WEST = "T0EAST", "T0WEST"
+GRID, GRID_ORG = "T0GRIDA", "E0TRUST"
 # slack_sdk sends the client credentials with aiohttp's BasicAuth, which aiohttp now deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
@@ -72,7 +73,8 @@ class InstallingDouble(SlackDouble):
                 "access_token": token,
                 "bot_user_id": "U0BOT",
                 "team": {"id": team, "name": f"School {team}"},
-                "enterprise": None,
+                # A workspace of an Enterprise Grid org is installed with the org's id beside its own.
+                "enterprise": {"id": GRID_ORG, "name": "Trust"} if team.startswith("T0GRID") else None,
                 "is_enterprise_install": False,
             }
         )
@@ -113,10 +115,11 @@ async def install(app: Harness, team: str) -> str:
         return f"{resp.status} {await resp.text()}"
 
 
-async def command_from(app: Harness, team: str, user: str, text: str) -> tuple[int, str]:
+async def command_from(app: Harness, team: str, user: str, text: str, enterprise: str | None = None) -> tuple[int, str]:
     body = urlencode(
         {
             "token": "legacy",
+            **({"enterprise_id": enterprise} if enterprise else {}),
             "team_id": team,
             "channel_id": "C0COORD",
             "user_id": user,
@@ -198,6 +201,27 @@ async def test_each_workspace_sends_with_its_own_token(app: Harness, double: Ins
     # /pulse in the west workspace does not see the east workspace's survey.
     await command_from(app, WEST, ADMIN, f"pause {east_id}")
     await app.wait_for(lambda: any("There is no survey" in r["body"].get("text", "") for r in double.responses))
+
+
+async def test_a_workspace_inside_an_enterprise_grid_org_is_found_and_sends_with_its_token(
+    app: Harness, double: InstallingDouble
+) -> None:
+    await install(app, GRID)
+    async with app.db.session() as session:
+        stored = (await session.execute(text("SELECT enterprise_id, team_id FROM slack_bots"))).all()
+    assert [tuple(r) for r in stored] == [(GRID_ORG, GRID)]
+    survey = await make_survey(app, workspace_id=GRID)
+    double.token_log.clear()
+    round_, report = await operations.open_and_send(
+        app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=app.ctx.clock(), scheduled=False
+    )
+    assert round_ is not None and report.sent == len(survey.audience) and not report.failed
+    assert set(double.tokens_for("chat.postMessage")) == {f"xoxb-{GRID}"}
+    await operations.post_digest(app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=app.ctx.clock())
+    assert double.tokens_for("chat.postMessage")[-1] == f"xoxb-{GRID}"
+    # /pulse from that workspace (Slack sends the org's id with it) is answered with its token.
+    assert (await command_from(app, GRID, ADMIN, "help", enterprise=GRID_ORG))[0] == 200
+    await app.wait_for(lambda: any("/pulse" in r["body"].get("text", "") for r in double.responses))
 
 
 async def test_an_uninstalled_workspace_is_forgotten_and_its_rounds_fail_cleanly(
