@@ -22,10 +22,11 @@ from aiohttp import web
 from sqlalchemy import text
 
 from surveys import operations
+from surveys.closing import close_due_rounds
 from surveys.platform import PlatformError
 from tests.e2e.conftest import LEADERS, SCHOOL_A, SCHOOL_B, START, make_survey
-from tests.e2e.pulse_support import ADMIN, modal_state, submit_view, workspace_double
-from tests.harness import Harness, SimClock, signed_headers
+from tests.e2e.pulse_support import ADMIN, STAFF_A, modal_state, submit_view, workspace_double
+from tests.harness import Harness, SimClock, buttons_of, signed_headers
 from tests.slack_double import SlackDouble
 
 CLIENT_ID, CLIENT_SECRET = "1111.2222", "client-secret"
@@ -261,6 +262,56 @@ async def test_an_uninstalled_workspace_is_forgotten_and_its_rounds_fail_cleanly
     async with app.db.session() as session:
         assert (await session.execute(text("SELECT count(*) FROM rounds"))).scalar() == 0
         assert (await session.execute(text("SELECT count(*) FROM deliveries"))).scalar() == 0
+
+
+async def test_revoked_tokens_stop_the_sends_and_keep_the_answers(app: Harness, double: InstallingDouble) -> None:
+    await install(app, EAST)
+    double.team_id = EAST  # clicks come from the installed workspace
+    survey = await make_survey(app, workspace_id=EAST, items_per_round=1)
+    round_, _ = await operations.open_and_send(
+        app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=app.ctx.clock(), scheduled=False
+    )
+    assert round_ is not None
+    [posted] = double.messages_in(SCHOOL_A)
+    options = next(iter(buttons_of(posted).values()))
+    for n, person in enumerate(STAFF_A[:6]):  # four one way, two the other: not unanimous
+        assert await app.click(person, SCHOOL_A, options[0] if n < 4 else options[-1]) == 200
+    await app.wait_for(lambda: len(double.ephemerals) >= 6)
+    await close_due_rounds(app.db, now=round_.closes_at)
+
+    # Slack says the bot's token was revoked (an admin removed it): the installation is forgotten.
+    event = json.dumps(
+        {
+            "token": "legacy",
+            "team_id": EAST,
+            "api_app_id": "A0PULSE",
+            "type": "event_callback",
+            "event_id": "Ev2",
+            "event_time": int(time.time()),
+            "event": {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U0BOT"]}},
+        }
+    )
+    status, _ = await app.post(event, {**signed_headers(event), "Content-Type": "application/json"})
+    assert status == 200
+
+    async def bots() -> int:
+        async with app.db.session() as session:
+            return int((await session.execute(text("SELECT count(*) FROM slack_bots"))).scalar() or 0)
+
+    for _ in range(250):  # Bolt's listener runs after the event is acknowledged
+        if not await bots():
+            break
+        await asyncio.sleep(0.02)
+    assert await bots() == 0
+    # No more sends: the next round is refused as not installed, and creates nothing.
+    with pytest.raises(PlatformError, match="not installed for workspace T0EAST"):
+        await operations.open_and_send(
+            app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=round_.closes_at, scheduled=False
+        )
+    # The answers stay: the digest, read from the command line, still counts all six.
+    digest = await operations.digest_for(app.db, app.ctx.banks, survey.id, now=round_.closes_at)
+    [item] = digest.items
+    assert item.n == 6 and not item.suppressed
 
 
 async def test_holidays_stay_within_their_workspace(app: Harness, double: InstallingDouble) -> None:
