@@ -56,9 +56,34 @@ def _input(field: str, label: str, element: dict[str, Any], *, optional: bool = 
     return block
 
 
-def _static(options: list[dict[str, Any]], initial: str | None, placeholder: str) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "static_select", "placeholder": _plain(placeholder), "options": options}
-    chosen = next((o for o in options if o["value"] == initial), None)
+# Slack takes at most 100 options in a select, or at most 100 labelled groups of 100 each.
+MAX_OPTIONS = 100
+KIND_TITLES = {"statements": "Trust audits", "strands": "Maturity strands", "picks": "Trust behaviours"}
+Option = dict[str, Any]
+
+
+def _choices(groups: Sequence[tuple[str, list[Option]]]) -> dict[str, Any]:
+    """A select's choices: one flat list while they fit, else labelled groups of at most 100, so
+    that none is dropped (a group too long for one is split and numbered)."""
+    flat = [o for _, options in groups for o in options]
+    if len(flat) <= MAX_OPTIONS:
+        return {"options": flat}
+    out = []
+    for label, options in groups:
+        for start in range(0, len(options), MAX_OPTIONS):
+            part = f" {start // MAX_OPTIONS + 1}" if len(options) > MAX_OPTIONS else ""
+            label_text = _plain(f"{label[: 75 - len(part)]}{part}")
+            out.append({"label": label_text, "options": options[start : start + MAX_OPTIONS]})
+    return {"option_groups": out[:MAX_OPTIONS]}
+
+
+def _static(
+    options: list[Option], initial: str | None, placeholder: str, *, groups: Sequence[tuple[str, list[Option]]] = ()
+) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "static_select", "placeholder": _plain(placeholder)}
+    element.update(_choices(groups or [("", options)]))
+    every = [o for _, group in groups for o in group] if groups else options
+    chosen = next((o for o in every if o["value"] == initial), None)
     if chosen is not None:
         element["initial_option"] = chosen
     return element
@@ -98,14 +123,16 @@ def survey_modal(
     survey_id: int | None = None,
 ) -> dict[str, Any]:
     """The new/edit survey form."""
-    bank_options = [_option(f"{b.title} ({b.id})", b.id) for b in banks][:100]
-    by_id = {o["value"]: o for o in bank_options}
+    by_kind: dict[str, list[Option]] = {}
+    for b in banks:
+        by_kind.setdefault(b.kind, []).append(_option(f"{b.title} ({b.id})", b.id))
+    by_id = {o["value"]: o for options in by_kind.values() for o in options}
     # In the survey's own order: it decides how a round's items are shared between banks.
     chosen_banks = [by_id[b] for b in form.bank_ids if b in by_id]
     banks_element: dict[str, Any] = {
         "type": "multi_static_select",
         "placeholder": _plain("Choose banks"),
-        "options": bank_options,
+        **_choices([(KIND_TITLES.get(kind, kind.capitalize()), options) for kind, options in by_kind.items()]),
     }
     if chosen_banks:
         banks_element["initial_options"] = chosen_banks
@@ -146,15 +173,16 @@ def survey_modal(
         ),
     ]
     if usergroups or form.usergroup:
-        groups = [_option("None: send to the school channels", NO_GROUP)]
-        groups += [_option(f"@{name}", gid) for gid, name in usergroups]
+        groups = [_option(f"@{name}", gid) for gid, name in usergroups]
         if form.usergroup and form.usergroup not in {g for g, _ in usergroups}:
             groups.append(_option(form.usergroup, form.usergroup))
+        none = [_option("None: send to the school channels", NO_GROUP)]
+        choices = [("No user group", none), ("User groups", groups)]
         blocks.append(
             _input(
                 "usergroup",
                 "Or a user group, answered by direct message",
-                _static(groups[:100], form.usergroup or NO_GROUP, "Choose a user group"),
+                _static([], form.usergroup or NO_GROUP, "Choose a user group", groups=choices),
                 optional=True,
             )
         )

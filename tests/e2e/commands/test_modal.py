@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,8 @@ from sqlalchemy import select
 from storage.db import Database
 from storage.models import Round, Survey
 from surveys import operations
+from surveys.banks import BankRegistry
+from surveys.banks.registry import BUILTIN_DIR
 from tests.e2e.conftest import make_survey
 from tests.e2e.pulse_support import (
     ADMIN,
@@ -266,3 +269,34 @@ async def test_an_audience_too_small_to_stay_anonymous_is_refused_on_its_field(
     )
     assert body["response_action"] == "errors" and "has 6 people: at least 10" in body["errors"]["usergroup"]
     assert await snapshot(app) == before
+
+
+async def test_every_bank_is_offered_in_the_modal_past_slacks_hundred_options(
+    db_url: str, double: SlackDouble, clock: SimClock, tmp_path: Path
+) -> None:
+    """A school with 150 banks of its own sees all 156, grouped by kind, and can choose the last."""
+    source = (BUILTIN_DIR / "staff-trust-in-one-another.yaml").read_text()
+    for n in range(150):
+        mine = source.replace("id: staff-trust-in-one-another", f"id: school-bank-{n:03d}")
+        (tmp_path / f"school-bank-{n:03d}.yaml").write_text(mine.replace("id: peer-", f"id: s{n:03d}-peer-"))
+    banks = BankRegistry.load(tmp_path)
+    assert len(list(banks)) == 156
+    async with Harness(db_url, double=double, clock=clock, banks=banks) as app:
+        view = await open_modal(app, ADMIN)  # checked against Slack's limits there
+        [element] = [b["element"] for b in view["blocks"] if b.get("block_id") == "bank_ids"]
+        groups = element["option_groups"]
+        offered = [o["value"] for g in groups for o in g["options"]]
+        assert sorted(offered) == sorted(b.id for b in banks)
+        assert [(g["label"]["text"], len(g["options"])) for g in groups] == [
+            ("Trust behaviours", 1),
+            ("Maturity strands", 1),
+            ("Trust audits 1", 100),
+            ("Trust audits 2", 54),
+        ]
+        status, body = await submit_view(
+            app, ADMIN, view, modal_state(view, **{**GOOD, "bank_ids": ["school-bank-149"]})
+        )
+        assert status == 200
+        await saved(app, body)
+        [survey] = await surveys(app)
+        assert survey.bank_ids == ["school-bank-149"]
