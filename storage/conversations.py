@@ -74,3 +74,13 @@ async def mark_teams_conversation_removed(session: AsyncSession, key: str, now: 
         .values(removed_at=now, updated_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def mark_team_removed(session: AsyncSession, team_id: str, now: dt.datetime) -> int:
+    """The app was removed from a team: every channel of it stops being sent to."""
+    result = await session.execute(
+        update(TeamsConversation)
+        .where(TeamsConversation.team_id == team_id, TeamsConversation.removed_at.is_(None))
+        .values(removed_at=now, updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

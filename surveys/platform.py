@@ -50,16 +50,24 @@ class PlatformError(Exception):
     """A send that failed. `retry_after` is set when the platform said when to try again.
 
     `maybe_delivered` is set when the message may have arrived all the same (a timeout, a 5xx, a
-    dropped connection): the sender then asks `find_delivery` before posting it again.
+    dropped connection): the sender then asks `find_delivery` before posting it again. `gone` is
+    set when the place refuses the app for good (it was removed, or blocked).
     """
 
     def __init__(
-        self, message: str, *, transient: bool, retry_after: float | None = None, maybe_delivered: bool = False
+        self,
+        message: str,
+        *,
+        transient: bool,
+        retry_after: float | None = None,
+        maybe_delivered: bool = False,
+        gone: bool = False,
     ) -> None:
         super().__init__(message)
         self.transient = transient
         self.retry_after = retry_after
         self.maybe_delivered = maybe_delivered
+        self.gone = gone
 
 
 class ChatPlatform(Protocol):

@@ -20,7 +20,7 @@ from bot.teams import cards
 from bot.teams.app import TeamsBot
 from bot.teams.images import fit_png
 from bot.teams.messages import card_message
-from bot.teams.references import installed
+from bot.teams.references import gone, installed
 from bot.teams.throttle import Throttle
 from storage.models import TeamsConversation
 from surveys.digest import Digest
@@ -74,7 +74,16 @@ class TeamsPlatform:
         async def callback(context: TurnContext) -> None:
             out.append(await work(context))
 
-        await self.throttle.call(row.key, lambda: self.bot.continue_in(row.reference, callback), repeatable=repeatable)
+        try:
+            await self.throttle.call(
+                row.key, lambda: self.bot.continue_in(row.reference, callback), repeatable=repeatable
+            )
+        except PlatformError as exc:
+            if exc.gone:
+                # The app was removed without our hearing of it: stop sending there, and say so once.
+                await gone(self.db, row.key, self.bot.ctx.clock())
+                log.warning("teams: conversation %s refused the app (403); no longer sent to", row.key)
+            raise
         return out[0] if out else None
 
     async def _send(self, key: str, activity: Activity, *, repeatable: bool = False) -> str:

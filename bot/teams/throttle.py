@@ -32,6 +32,7 @@ PER_APP = Rate(per_second=40, burst=40)
 ATTEMPTS = 4
 RETRY = RetryPolicy(base=0.5, cap=30.0)
 THROTTLED = 429
+FORBIDDEN = 403
 # Worth trying again, as Teams documents; 5xx/408 may also mean the message arrived.
 TRANSIENT = {408, 412, 429, 500, 502, 503, 504}
 
@@ -61,6 +62,8 @@ def platform_error(exc: BaseException) -> PlatformError:
             retry_after=retry_after_seconds(exc.headers) if exc.headers is not None else None,
             # Refused outright (4xx) means not posted; a 5xx or a timeout may have been.
             maybe_delivered=status >= 500 or status == 408,
+            # 403: the bot is no longer in that conversation's roster (removed), or was blocked.
+            gone=status == FORBIDDEN,
         )
     return PlatformError(f"teams: {type(exc).__name__}", transient=True, maybe_delivered=True)
 

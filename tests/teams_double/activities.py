@@ -56,17 +56,22 @@ def install(
     who: dict[str, str],
     app_id: str | None = None,
     team_name: str = "Pulse Team",
+    channel_id: str | None = None,
 ) -> dict[str, Any]:
-    """conversationUpdate with the bot among membersAdded: the app was added to a team, chat or person."""
+    """conversationUpdate with the bot among membersAdded: the app was added to a team, chat or person.
+
+    For a team, `conversation_id` is the team's id (that of its General channel); `channel_id` is
+    the channel the installer picked, when not General: the event then comes from that channel.
+    """
     name = {"team": "install_channel", "groupChat": "install_groupchat", "personal": "install_personal"}[scope]
     activity = fixture(name, service_url)
     activity["id"] = f"f:{next(_ids):08d}"
     activity["from"] = who
-    activity["conversation"]["id"] = conversation_id
+    activity["conversation"]["id"] = channel_id or conversation_id
     if scope == "team":
         team = activity["channelData"]["team"]
         team.update(id=conversation_id, name=team_name)
-        activity["channelData"]["settings"]["selectedChannel"]["id"] = conversation_id
+        activity["channelData"]["settings"]["selectedChannel"]["id"] = channel_id or conversation_id
     _bot(activity, app_id)
     activity["membersAdded"] = [{"id": activity["recipient"]["id"]}]
     return activity
@@ -85,6 +90,8 @@ def uninstall(
     )
     activity["membersRemoved"] = activity.pop("membersAdded")
     activity["channelData"]["eventType"] = "teamMemberRemoved"
+    # A removal names no picked channel: it comes from the team's own conversation.
+    activity["channelData"].pop("settings", None)
     return activity
 
 

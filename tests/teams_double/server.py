@@ -81,6 +81,8 @@ class TeamsDouble:
         self.created: list[dict[str, Any]] = []
         # (conversation id, activity id) of every activity deleted, in order.
         self.deleted: list[tuple[str, str | None]] = []
+        # Teams the app was removed from (remove_app).
+        self.removed_from: set[str] = set()
         self._faults: deque[_Fault] = deque()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -131,6 +133,14 @@ class TeamsDouble:
             "tenantId": TENANT,
             "userRole": "user",
         }
+
+    def team_of(self, conversation_id: str) -> str | None:
+        base = conversation_id.split(";", 1)[0]
+        return next((t for t, team in self.teams.items() if base == t or base in team.channels), None)
+
+    def remove_app(self, team_id: str) -> None:
+        """Someone removed the app from a team: Teams refuses its posts there from now on (403)."""
+        self.removed_from.add(team_id)
 
     def roster(self, conversation_id: str) -> list[str] | None:
         base = conversation_id.split(";", 1)[0]
@@ -239,6 +249,8 @@ class TeamsDouble:
         base = conversation_id.split(";", 1)[0]
         if self.roster(base) is None and not base.startswith("a:"):
             return _error(404, "ConversationNotFound", "Conversation not found.")
+        if self.team_of(base) in self.removed_from:
+            return _error(403, "BotNotInConversationRoster", "The bot is not part of the conversation roster.")
         thread = self.posted.setdefault(base, [])
         if call.method == "PUT":
             for i, earlier in enumerate(thread):

@@ -4,6 +4,7 @@ tokens checked by the SDK; everything the bot sends back captured by the Bot Con
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 import logging
@@ -111,6 +112,72 @@ async def test_removed_app_is_not_sent_to(app: TeamsHarness, teams: TeamsDouble)
     with pytest.raises(PlatformError) as refused:
         await app.platform.channel_members(key)
     assert not refused.value.transient
+
+
+STAFFROOM = "19:5ta77f00m5ta77f00m5ta77f00m5ta7@thread.tacv2"
+
+
+async def test_an_install_in_a_picked_channel_goes_there_and_leaves_with_its_team(
+    app: TeamsHarness, teams: TeamsDouble
+) -> None:
+    teams.teams[OAKFIELD].channels[STAFFROOM] = "Staffroom"
+    add = activities.install(
+        teams.service_url,
+        scope="team",
+        conversation_id=OAKFIELD,
+        channel_id=STAFFROOM,
+        who=teams.account(COORDINATOR),
+        app_id=app.bot.app_id,
+        team_name="Oakfield Primary",
+    )
+    assert (await app.post(add))[0] == 202
+    key = conversation_key(STAFFROOM)
+    [greeting] = teams.messages_in(STAFFROOM)
+    assert key in greeting["text"] and teams.messages_in(OAKFIELD) == []
+    async with app.db.session() as s:
+        row = await s.get(TeamsConversation, key)
+    assert row is not None and (row.team_id, row.conversation_id) == (OAKFIELD, STAFFROOM)
+    assert row.reference["conversation"]["id"] == STAFFROOM
+
+    # Removed from the team: Teams says so in the team's own conversation, not the staffroom's.
+    gone = activities.uninstall(
+        teams.service_url,
+        conversation_id=OAKFIELD,
+        who=teams.account(COORDINATOR),
+        app_id=app.bot.app_id,
+        team_id=OAKFIELD,
+    )
+    assert gone["conversation"]["id"] == OAKFIELD
+    assert (await app.post(gone))[0] == 202
+    async with app.db.session() as s:
+        row = await s.get(TeamsConversation, key)
+    assert row is not None and row.removed_at is not None
+    before = len(teams.calls)
+    digest = await operations.digest_for(app.db, app.ctx.banks, (await make_teams_survey(app)).id, now=app.ctx.clock())
+    with pytest.raises(PlatformError) as refused:
+        await app.platform.post_digest(key, digest)
+    assert not refused.value.transient and len(teams.calls) == before
+
+
+async def test_a_403_from_teams_stops_sends_there_without_retrying(app: TeamsHarness, teams: TeamsDouble) -> None:
+    await installed(app)
+    survey = await make_teams_survey(app)
+    # The app is removed from Oakfield, and the event announcing it never arrives.
+    teams.remove_app(OAKFIELD)
+    round_, report = await operations.open_and_send(app.db, app.ctx.banks, app.platform, survey.id, now=app.ctx.clock())
+    assert round_ is not None and (report.sent, report.failed) == (1, 1), report
+    refused = [c for c in teams.calls if c.status == 403]
+    assert len(refused) == 1  # not retried
+    async with app.db.session() as s:
+        row = await s.get(TeamsConversation, conversation_key(OAKFIELD))
+    assert row is not None and row.removed_at is not None
+    # The next round does not try Oakfield at all; Elmhurst still gets it.
+    app.ctx.clock.advance(dt.timedelta(days=7))  # type: ignore[attr-defined]
+    second, report = await operations.open_and_send(
+        app.db, app.ctx.banks, app.platform, survey.id, now=app.ctx.clock(), scheduled=False
+    )
+    assert second is not None and report.sent == 1
+    assert len([c for c in teams.calls if c.status == 403]) == 1
 
 
 # -- a round, answered and changed ------------------------------------------------------------
