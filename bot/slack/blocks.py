@@ -100,25 +100,26 @@ def round_blocks(message: RoundMessage) -> list[Block]:
 
 def round_fallback_text(message: RoundMessage) -> str:
     first = message.prompts[0].item.text if message.prompts else ""
-    return f"Pulse: {first}"[:300]
+    return f"Pulse: {esc(first)}"[:300]
 
 
 def confirmation_text(result: AnswerResult) -> str:
     until = f" You can change it until {local_time(result.closes_at, result.timezone)}." if result.closes_at else ""
     match result.outcome:
         case Outcome.RECORDED:
-            return f":white_check_mark: Thanks — recorded anonymously: *{result.option_label}*.{until}"
+            return f":white_check_mark: Thanks — recorded anonymously: *{esc(result.option_label)}*.{until}"
         case Outcome.CHANGED:
             return (
-                f":arrows_counterclockwise: Changed from *{result.previous_label}* to *{result.option_label}*. "
+                f":arrows_counterclockwise: Changed from *{esc(result.previous_label)}* "
+                f"to *{esc(result.option_label)}*. "
                 f"Still anonymous, still counted once.{until}"
             )
         case Outcome.UNCHANGED:
-            return f"You had already answered *{result.option_label}*; nothing changed.{until}"
+            return f"You had already answered *{esc(result.option_label)}*; nothing changed.{until}"
         case Outcome.SUPERSEDED:
             return (
-                f"A later click of yours already stands: *{result.previous_label}*. "
-                f"This one (*{result.option_label}*) was not recorded.{until}"
+                f"A later click of yours already stands: *{esc(result.previous_label)}*. "
+                f"This one (*{esc(result.option_label)}*) was not recorded.{until}"
             )
         case Outcome.CLOSED:
             return "This round has closed, so answers can no longer be recorded. Look out for the next one."

@@ -88,9 +88,11 @@ def levels_view(bank: Bank, item: Item) -> dict[str, Any]:
     options = {o.value: o.label for o in bank.scale_of(item).options}
     blocks: list[Block] = [{"type": "header", "text": text_object(item.name[:150], "plain_text")}]
     if item.dimension in dimensions:
-        blocks.append({"type": "context", "elements": [text_object(f"{dimensions[item.dimension]} · {bank.title}")]})
+        where = f"{esc(dimensions[item.dimension])} · {esc(bank.title)}"
+        blocks.append({"type": "context", "elements": [text_object(where)]})
     for level, descriptor in item.levels.as_list() if item.levels else []:
-        blocks.append({"type": "section", "text": text_object(f"*{options.get(level, level.title())}*\n{descriptor}")})
+        name = esc(options.get(level, level.title()))
+        blocks.append({"type": "section", "text": text_object(f"*{name}*\n{esc(descriptor)}")})
     blocks.append(
         {
             "type": "context",
@@ -147,7 +149,7 @@ def _list_sections(bank: Bank) -> list[Block]:
     sections: list[Block] = []
     chunk = ""
     for item in bank.items:
-        line = f"• {item.text}\n"
+        line = f"• {esc(item.text)}\n"
         if len(chunk) + len(line) > MAX_SECTION:
             sections.append({"type": "section", "text": text_object(chunk.rstrip())})
             chunk = ""
@@ -173,7 +175,7 @@ def picks_view(
     assert limits is not None, "only a picks bank has a picks form"
     options = [_option(i) for i in bank.items]
     by_id = {o["value"]: o for o in options}
-    blocks: list[Block] = [{"type": "section", "text": text_object(bank.intro or bank.title)}]
+    blocks: list[Block] = [{"type": "section", "text": text_object(esc(bank.intro or bank.title))}]
     blocks.extend(_list_sections(bank))
     for perspective in limits.perspectives:
         blocks.append({"type": "header", "text": text_object(perspective_header(perspective), "plain_text")})
@@ -252,16 +254,17 @@ def strand_confirmation_text(result: AnswerResult) -> str:
     if result.outcome in (Outcome.CLOSED, Outcome.INVALID, Outcome.SUPERSEDED):
         return confirmation_text(result)
     until = f" You can change it until {local_time(result.closes_at, result.timezone)}." if result.closes_at else ""
-    which = f"*{result.item_name}*, {facet_name(result.facet)}"
+    which = f"*{esc(result.item_name)}*, {facet_name(result.facet)}"
     match result.outcome:
         case Outcome.RECORDED:
-            said = f":white_check_mark: Recorded anonymously — {which}: *{result.option_label}*."
+            said = f":white_check_mark: Recorded anonymously — {which}: *{esc(result.option_label)}*."
         case Outcome.CHANGED:
             said = (
-                f":arrows_counterclockwise: Changed {which} from *{result.previous_label}* to *{result.option_label}*."
+                f":arrows_counterclockwise: Changed {which} from *{esc(result.previous_label)}* "
+                f"to *{esc(result.option_label)}*."
             )
         case _:
-            said = f"You had already answered {which}: *{result.option_label}*; nothing changed."
+            said = f"You had already answered {which}: *{esc(result.option_label)}*; nothing changed."
     if result.open_facets:
         rest = " and ".join(f"*{facet_name(f)}*" for f in result.open_facets)
         said += f" Still open: {rest} — pick it in the same message."

@@ -209,4 +209,4 @@ def digest_messages(digest: Digest, limit: int = MAX_BLOCKS) -> list[list[Block]
 
 
 def fallback_text(digest: Digest) -> str:
-    return f"Pulse digest: {digest.survey_name}"[:300]
+    return f"Pulse digest: {esc(digest.survey_name)}"[:300]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks import MAX_BLOCKS, Block, local_time, round_blocks, text_object
+from bot.slack.blocks import MAX_BLOCKS, Block, esc, local_time, round_blocks, text_object
 from surveys.platform import Reminder
 
 
@@ -11,7 +11,7 @@ def reminder_text(reminder: Reminder) -> str:
     total = len(message.prompts)
     left = f"{reminder.unanswered} of {total} items" if total > 1 else "its item"
     return (
-        f":alarm_clock: Reminder: *{message.survey_name}* closes {local_time(message.closes_at, message.timezone)}"
+        f":alarm_clock: Reminder: *{esc(message.survey_name)}* closes {local_time(message.closes_at, message.timezone)}"
         f" and you have {left} still to answer. One click each, and it stays anonymous."
     )
 

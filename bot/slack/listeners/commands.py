@@ -88,7 +88,7 @@ async def show(
             blocks = flatten(digest_blocks(digest))
             chunks = [blocks[i : i + MAX_BLOCKS] for i in range(0, len(blocks), MAX_BLOCKS)][:MAX_RESPONSES]
             for chunk in chunks or [[]]:
-                await respond(response_type="ephemeral", text=f"Results: {digest.survey_name}", blocks=chunk)
+                await respond(response_type="ephemeral", text=f"Results: {esc(digest.survey_name)}", blocks=chunk)
 
 
 async def _say_sorry(respond: AsyncRespond) -> None:

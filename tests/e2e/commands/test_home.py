@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,10 @@ from bot.logs import quiet_chatty_loggers
 from bot.slack.views import DELETE_CONFIRMED
 from storage.models import Round, Survey
 from surveys import operations
-from tests.e2e.conftest import STAFF_A, make_survey
+from surveys.banks import BankRegistry
+from surveys.banks.registry import BUILTIN_DIR
+from surveys.reminders import remind_round
+from tests.e2e.conftest import LEADERS, STAFF_A, make_survey
 from tests.e2e.pulse_support import (
     ADMIN,
     LEADER,
@@ -26,7 +30,7 @@ from tests.e2e.pulse_support import (
     pulse,
     snapshot,
 )
-from tests.harness import Harness, buttons_of
+from tests.harness import Harness, SimClock, buttons_of
 from tests.slack_double import SlackDouble, validate_view
 
 
@@ -176,3 +180,54 @@ async def test_typed_names_cannot_ping_or_disguise_a_link_in_the_round_or_on_app
         texts = mrkdwn_texts(surface) or [str(reply.get("text"))]
         assert any(escaped in t for t in texts), texts
         assert not any(raw in t for t in texts for raw in ("<!channel>", "<https://evil", "<@UA000>"))
+
+
+RAW = ("<!channel>", "<https://evil", "<@UA000>")
+
+
+def _safe(texts: list[str]) -> None:
+    assert texts
+    assert not any(raw in t for t in texts for raw in RAW), texts
+
+
+async def test_typed_words_cannot_ping_from_reminders_digests_results_or_confirmations(
+    db_url: str, double: SlackDouble, clock: SimClock, tmp_path: Path
+) -> None:
+    """Issue 23, item 5, for the rest of what reaches mrkdwn: a survey's name in a reminder, a
+    digest's and /pulse results' notification text; a school's own bank's option label in the
+    private confirmation of a click."""
+    evil = " <!channel> & <https://evil.example|payslip> <@UA000>"
+    bank = (BUILTIN_DIR / "staff-trust-in-one-another.yaml").read_text()
+    bank = bank.replace("id: staff-trust-in-one-another", "id: our-bank").replace("id: peer-", "id: our-")
+    # Option labels are short (30 characters at most): enough for a ping.
+    (tmp_path / "our-bank.yaml").write_text(bank.replace("label: Strongly agree", 'label: "Yes <!channel>"'))
+    async with Harness(db_url, double=double, clock=clock, banks=BankRegistry.load(tmp_path)) as app:
+        survey = await make_survey(app, name=f"Pulse{evil}", bank_ids=["our-bank"], items_per_round=1, k=3)
+        round_, _ = await operations.open_and_send(
+            app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=app.ctx.clock()
+        )
+        assert round_ is not None
+        [posted] = double.messages_in(SCHOOL_A)
+        _safe([posted["text"], *mrkdwn_texts(posted["blocks"])])
+        strongly = next(iter(buttons_of(posted).values()))[0]
+        for person in STAFF_A[:4]:
+            assert await app.click(person, SCHOOL_A, strongly) == 200
+        await app.wait_for(lambda: len(double.ephemerals) >= 4)
+        confirmation = double.ephemerals[0]
+        assert "Yes &lt;!channel&gt;" in confirmation["text"]
+        _safe([confirmation["text"], *mrkdwn_texts(confirmation.get("blocks") or [])])
+
+        async with app.db.session() as session:
+            (await session.get(Survey, survey.id)).remind_hours = 24  # type: ignore[union-attr]
+        later = round_.opened_at + (round_.closes_at - round_.opened_at) * 3 / 4
+        platform = app.ctx.require_platform()
+        assert await remind_round(app.db, platform, app.ctx.banks, app.ctx.secret, round_.id, now=later)
+        reminders = [e for e in double.ephemerals if "Reminder" in e["text"]]
+        _safe([t for r in reminders for t in [r["text"], *mrkdwn_texts(r["blocks"])]])
+
+        await operations.post_digest(app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=round_.closes_at)
+        digest = double.messages_in(LEADERS)[-1]
+        _safe([digest["text"], *mrkdwn_texts(digest["blocks"])])
+        app.ctx.clock.now = round_.closes_at  # type: ignore[attr-defined]
+        results = await pulse(app, ADMIN, f"results {survey.id}")
+        _safe([results["text"], *mrkdwn_texts(results.get("blocks") or [])])
