@@ -24,6 +24,7 @@ class Action(StrEnum):
     RESUME = "resume surveys"
     DELETE = "delete surveys"
     SEND = "send rounds"
+    CLOSE = "close rounds"
     POST_DIGEST = "post digests"
     STATUS = "see survey status"
     RESULTS = "see results"
@@ -49,6 +50,7 @@ POLICY: dict[Action, Need] = {
     Action.RESUME: Need.COORDINATOR,
     Action.DELETE: Need.COORDINATOR,
     Action.SEND: Need.COORDINATOR,
+    Action.CLOSE: Need.COORDINATOR,
     Action.POST_DIGEST: Need.COORDINATOR,
     Action.STATUS: Need.COORDINATOR,
     Action.VIEW_HOLIDAYS: Need.COORDINATOR,

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from bot.commands import parser as p
 from bot.commands.forms import FormErrors, SurveyForm
 from bot.context import Context
-from storage.models import Holiday, Survey
-from surveys import calendar, management, operations
+from storage.models import Holiday, Round, Survey
+from surveys import calendar, management, operations, round_control
 from surveys.digest import Digest
 from surveys.platform import ChatPlatform, PlatformError
 from surveys.roles import POLICY, Action, Facts, Need, may, refusal
@@ -34,6 +34,7 @@ ACTIONS: dict[type[p.Command], Action] = {
     p.Resume: Action.RESUME,
     p.Delete: Action.DELETE,
     p.SendNow: Action.SEND,
+    p.Close: Action.CLOSE,
     p.DigestNow: Action.POST_DIGEST,
     p.ListBanks: Action.LIST_BANKS,
     p.Status: Action.STATUS,
@@ -86,11 +87,21 @@ class ConfirmDelete:
 
 
 @dataclass(frozen=True)
+class ConfirmClose:
+    """Ask before sealing: the round is named, so a new round opened meanwhile is not the one closed."""
+
+    survey_id: int
+    name: str
+    round_id: int
+    seq: int
+
+
+@dataclass(frozen=True)
 class ShowDigest:
     digest: Digest
 
 
-Outcome = Reply | OpenForm | ConfirmDelete | ShowDigest
+Outcome = Reply | OpenForm | ConfirmDelete | ConfirmClose | ShowDigest
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,25 @@ class Commands:
         except operations.NotFound:
             return Reply(f"Survey {survey_id} was already deleted.")
         return Reply(f"Deleted survey {survey_id}, _{name}_, with its rounds and results.")
+
+    async def close_confirmed(self, survey_id: int, round_id: int, caller: Caller) -> Reply:
+        """The second step of `close`: the coordinator confirmed sealing that round now."""
+        outcome = await self.run(p.Close(survey_id=survey_id), caller)
+        if isinstance(outcome, Reply) and outcome.refused:
+            return outcome
+        async with self.ctx.db.session() as session:
+            survey = await management.find_survey(session, survey_id, caller.workspace_id)
+            round_ = await session.get(Round, round_id)
+        if survey is None or round_ is None or round_.survey_id != survey_id:
+            return Reply("That button is out of date; nothing was closed.")
+        result = await round_control.close_now(self.ctx.db, round_id, now=self.ctx.clock())
+        name = self.escape(survey.name)
+        if result.outcome is round_control.Closed.ALREADY:
+            return Reply(f"Round {round_.seq} of _{name}_ was already closed; nothing changed.")
+        return Reply(
+            f"Closed round {round_.seq} of _{name}_: it is sealed and takes no more answers. "
+            f"`{self.prefix} results {survey_id}` shows it now."
+        )
 
     async def save_form(
         self, form: SurveyForm, survey_id: int | None, caller: Caller, *, labels: dict[str, str] | None = None
@@ -235,6 +265,8 @@ class Commands:
             case p.SendNow():
                 assert survey is not None
                 return await self._send_now(survey)
+            case p.Close():
+                return await self._close(caller, survey)
             case p.DigestNow():
                 assert survey is not None
                 return await self._digest_now(survey)
@@ -248,6 +280,23 @@ class Commands:
             case p.HolidaysAdd() | p.HolidaysList() | p.HolidaysRemove():
                 return await self._holidays(command, caller)
         return Reply(p.help_text(self.prefix))
+
+    async def _close(self, caller: Caller, survey: Survey | None) -> Outcome:
+        """Which round `close` would seal, to confirm; or why there is none."""
+        if survey is None:
+            async with self.ctx.db.session() as session:
+                candidates = await management.surveys_in(session, caller.workspace_id)
+            open_ = [s for s in candidates if await round_control.open_round_of(self.ctx.db, s.id) is not None]
+            if not open_:
+                return Reply("No survey has an open round; nothing to close.")
+            if len(open_) > 1:
+                which = ", ".join(f"{s.id} (_{self.escape(s.name)}_)" for s in open_)
+                return Reply(f"Several surveys have an open round: {which}. Say which: `{self.prefix} close ID`.")
+            survey = open_[0]
+        round_ = await round_control.open_round_of(self.ctx.db, survey.id)
+        if round_ is None:
+            return Reply(f"Survey {survey.id} has no open round; nothing to close.")
+        return ConfirmClose(survey.id, survey.name, round_.id, round_.seq)
 
     def _no_survey(self, survey_id: int) -> str:
         return f"There is no survey {survey_id} here. `{self.prefix} surveys` lists them."
@@ -412,6 +461,7 @@ def _holiday_line(h: Holiday) -> str:
 __all__ = [
     "Caller",
     "Commands",
+    "ConfirmClose",
     "ConfirmDelete",
     "Directory",
     "FormErrors",

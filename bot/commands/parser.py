@@ -55,6 +55,12 @@ class Delete(_Command):
     survey_id: SurveyId
 
 
+class Close(_Command):
+    verb: Literal["close"] = "close"
+    # None: the one survey with an open round (asked which when there are several).
+    survey_id: SurveyId | None = None
+
+
 class SendNow(_Command):
     verb: Literal["send-now"] = "send-now"
     survey_id: SurveyId
@@ -106,6 +112,7 @@ Command = (
     | Pause
     | Resume
     | Delete
+    | Close
     | SendNow
     | DigestNow
     | ListBanks
@@ -126,6 +133,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("resume ID", "start sending a paused survey again"),
     "delete": ("delete ID", "delete a survey and all its results, once you confirm"),
     "send-now": ("send-now ID", "open a round of a survey now and send it"),
+    "close": ("close [ID]", "close a survey's open round now, once you confirm: sealed, no more answers"),
     "digest-now": ("digest-now ID", "post a survey's digest to its leaders' channel now"),
     "banks": ("banks", "the question banks a survey can use"),
     "status": ("status [ID]", "next run, open round, participation and failed sends"),
@@ -227,6 +235,9 @@ def parse(text: str) -> Command:
     if verb == "status":
         _at_most(args, 1, verb)
         return Status(survey_id=_number(args[0], verb) if args else None)
+    if verb == "close":
+        _at_most(args, 1, verb)
+        return Close(survey_id=_number(args[0], verb) if args else None)
     if not args:
         raise UsageError("Which survey? Give its number.", verb)
     _at_most(args, 1, verb)
@@ -283,6 +294,8 @@ def unparse(command: Command) -> str:
             return f"help {topic}" if topic else "help"
         case Status(survey_id=None):
             return "status"
+        case Close(survey_id=None):
+            return "close"
         case HolidaysAdd(survey_id=sid, starts=starts, ends=ends, label=label):
             target = str(sid) if sid is not None else "all"
             return f"holidays add {target} {starts.isoformat()} {ends.isoformat()} {label}"

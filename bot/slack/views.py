@@ -26,6 +26,8 @@ VALUE = "value"
 ACTION_PREFIX = "pulse:"
 DELETE_CONFIRMED = "pulse:delete-confirmed"
 DELETE_KEPT = "pulse:delete-kept"
+CLOSE_CONFIRMED = "pulse:close-confirmed"
+CLOSE_KEPT = "pulse:close-kept"
 # A single select cannot be emptied once chosen, so "no user group" is an option of its own.
 NO_GROUP = "none"
 MAX_HOME_BLOCKS = 100
@@ -310,6 +312,42 @@ def delete_confirmation(survey_id: int, name: str) -> list[Block]:
                     },
                 },
                 {"type": "button", "action_id": DELETE_KEPT, "text": _plain("Keep it"), "value": str(survey_id)},
+            ],
+        },
+    ]
+
+
+def close_confirmation(survey_id: int, name: str, round_id: int, seq: int) -> list[Block]:
+    """The ephemeral question `close` asks, with Slack's own confirm dialog on the button. The
+    button carries the round's id: a round opened meanwhile is not the one closed."""
+    value = f"{survey_id}:{round_id}"
+    return [
+        {
+            "type": "section",
+            "text": text_object(
+                f"Close round {seq} of *{esc(name[:150])}* now? It is sealed at once: nobody can answer it or "
+                "change an answer any more, and its results are in the digest straight away."
+            ),
+        },
+        {
+            "type": "actions",
+            "block_id": f"close:{survey_id}",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": CLOSE_CONFIRMED,
+                    "style": "danger",
+                    "text": _plain("Close it now"),
+                    "value": value,
+                    "confirm": {
+                        "title": _plain("Close this round?"),
+                        "text": _plain(f"Round {seq} will be sealed and can no longer be answered."),
+                        "confirm": _plain("Close it"),
+                        "deny": _plain("Keep it open"),
+                        "style": "danger",
+                    },
+                },
+                {"type": "button", "action_id": CLOSE_KEPT, "text": _plain("Keep it open"), "value": value},
             ],
         },
     ]

@@ -8,6 +8,8 @@ from bot.teams.cards import Card, card, text
 
 DELETE_VERB = "pulse.delete"
 KEEP_VERB = "pulse.keep"
+CLOSE_VERB = "pulse.close"
+KEEP_OPEN_VERB = "pulse.keep-open"
 EMOJI = {
     ":warning:": "⚠️",
     ":white_check_mark:": "✅",
@@ -44,6 +46,31 @@ def confirm_delete_card(survey_id: int, name: str) -> Card:
                 "data": {"s": survey_id},
             },
             {"type": "Action.Execute", "title": "Keep it", "verb": KEEP_VERB, "data": {"s": survey_id}},
+        ],
+    )
+
+
+def confirm_close_card(survey_id: int, name: str, round_id: int, seq: int) -> Card:
+    """`close`'s question; the buttons carry the round, so a round opened meanwhile is not the one closed."""
+    data = {"s": survey_id, "r": round_id}
+    return card(
+        [
+            text(f"Close round {seq} of **{name}** now?", weight="Bolder"),
+            text(
+                "It is sealed at once: nobody can answer it or change an answer any more, and its results "
+                "are in the digest straight away.",
+                size="Small",
+            ),
+        ],
+        actions=[
+            {
+                "type": "Action.Execute",
+                "title": "Close it now",
+                "verb": CLOSE_VERB,
+                "style": "destructive",
+                "data": data,
+            },
+            {"type": "Action.Execute", "title": "Keep it open", "verb": KEEP_OPEN_VERB, "data": data},
         ],
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,11 +13,14 @@ import pytest
 
 from bot.cli.main import main
 from bot.settings import get_settings
+from bot.slack.views import CLOSE_CONFIRMED
+from storage.models import Round
 from surveys import operations
 from tests.e2e.conftest import SCHOOL_A, SCHOOL_B, STAFF_A, STAFF_B, make_survey
-from tests.e2e.pulse_support import snapshot
+from tests.e2e.pulse_support import ADMIN, press, snapshot
+from tests.e2e.pulse_support import pulse as pulse_as
 from tests.harness import Harness, SimClock, buttons_of
-from tests.slack_double import SlackDouble
+from tests.slack_double import SlackDouble, validate_blocks
 
 # The command line reads the real clock: the round is sent at it too, so it is open for the CLI.
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -105,3 +109,50 @@ async def test_a_round_closed_early_is_sealed_once_reported_at_once_and_refuses_
     assert await app.click(STAFF_A[9], SCHOOL_A, options[0]) == 200
     await app.wait_for(lambda: any("has closed" in (e.get("text") or "") for e in double.ephemerals))
     assert await snapshot(app) == before
+
+
+async def test_a_coordinator_closes_the_open_round_from_slack_after_confirming(
+    app: Harness, double: SlackDouble
+) -> None:
+    survey = await make_survey(app, items_per_round=1, k=5)
+    assert (await pulse_as(app, ADMIN, "close"))["text"] == "No survey has an open round; nothing to close."
+    round_, _ = await operations.open_and_send(
+        app.db, app.ctx.banks, app.ctx.require_platform(), survey.id, now=NOW, scheduled=False
+    )
+    assert round_ is not None
+    [posted] = double.messages_in(SCHOOL_A)
+    options = next(iter(buttons_of(posted).values()))
+    for n, person in enumerate(STAFF_A[:6]):
+        assert await app.click(person, SCHOOL_A, options[0 if n % 2 else -1]) == 200  # not unanimous
+    await app.wait_for(lambda: len(double.ephemerals) >= 6)
+
+    # `/pulse close` names the one survey with an open round and asks first; nothing is sealed yet.
+    question = await pulse_as(app, ADMIN, "close")
+    assert validate_blocks(question["blocks"]) == []
+    [button] = [e for b in question["blocks"] if b["type"] == "actions" for e in b["elements"] if e.get("confirm")]
+    assert button["action_id"] == CLOSE_CONFIRMED and button["value"] == f"{survey.id}:{round_.id}"
+    assert "sealed" in json.dumps(question["blocks"]) and "no longer be answered" in json.dumps(button["confirm"])
+    async with app.db.session() as session:
+        assert (await session.get(Round, round_.id)).closed_at is None  # type: ignore[union-attr]
+
+    # Staff cannot press it into effect; the coordinator can, once.
+    before = len(double.responses)
+    assert await press(app, STAFF_A[0], CLOSE_CONFIRMED, button["value"]) == 200
+    await app.wait_for(lambda: len(double.responses) > before)
+    assert double.responses[-1]["body"]["text"].startswith("Sorry, only Pulse coordinators")
+    for expected in ("Closed round 1 of", "was already closed; nothing changed"):
+        before = len(double.responses)
+        assert await press(app, ADMIN, CLOSE_CONFIRMED, button["value"]) == 200
+        await app.wait_for(lambda b=before: len(double.responses) > b)
+        assert expected in double.responses[-1]["body"]["text"]
+    async with app.db.session() as session:
+        assert (await session.get(Round, round_.id)).closed_at is not None  # type: ignore[union-attr]
+
+    # The results show the round at once; a late click is told it has closed.
+    digest = await operations.digest_for(app.db, app.ctx.banks, survey.id, now=NOW + dt.timedelta(seconds=1))
+    assert [i.n for i in digest.items] == [6]
+    assert await app.click(STAFF_A[9], SCHOOL_A, options[0]) == 200
+    await app.wait_for(lambda: any("has closed" in (e.get("text") or "") for e in double.ephemerals))
+    assert (await pulse_as(app, ADMIN, f"close {survey.id}"))["text"] == (
+        f"Survey {survey.id} has no open round; nothing to close."
+    )

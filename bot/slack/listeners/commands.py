@@ -15,7 +15,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.execute import Caller, Commands, ConfirmDelete, OpenForm, Outcome, Reply, ShowDigest
+from bot.commands.execute import (
+    Caller,
+    Commands,
+    ConfirmClose,
+    ConfirmDelete,
+    OpenForm,
+    Outcome,
+    Reply,
+    ShowDigest,
+)
 from bot.commands.parser import UsageError, parse
 from bot.context import Context
 from bot.slack.blocks import esc
@@ -24,8 +33,11 @@ from bot.slack.listeners.home import publish_home
 from bot.slack.roles import GroupCache, SlackDirectory
 from bot.slack.views import (
     ACTION_PREFIX,
+    CLOSE_CONFIRMED,
+    CLOSE_KEPT,
     DELETE_CONFIRMED,
     DELETE_KEPT,
+    close_confirmation,
     delete_confirmation,
     flatten,
     survey_modal,
@@ -84,6 +96,12 @@ async def show(
             await respond(
                 response_type="ephemeral", text=f"Delete survey {sid}?", blocks=delete_confirmation(sid, name)
             )
+        case ConfirmClose(survey_id=sid, name=name, round_id=rid, seq=seq):
+            await respond(
+                response_type="ephemeral",
+                text=f"Close round {seq} of survey {sid}?",
+                blocks=close_confirmation(sid, name, rid, seq),
+            )
         case ShowDigest(digest=digest):
             blocks = flatten(digest_blocks(digest))
             chunks = [blocks[i : i + MAX_BLOCKS] for i in range(0, len(blocks), MAX_BLOCKS)][:MAX_RESPONSES]
@@ -96,6 +114,18 @@ async def _say_sorry(respond: AsyncRespond) -> None:
         await respond(response_type="ephemeral", text=SORRY)
     except Exception as exc:
         log.error("could not even say sorry: %s", type(exc).__name__)
+
+
+async def _close_button(action_id: str, value: str, caller: Caller, respond: AsyncRespond, cmds: Commands) -> None:
+    """The answer to `close`'s question: the button names the survey and the round."""
+    survey, _, round_ = value.partition(":")
+    if not (survey.isdigit() and round_.isdigit()):
+        raise UsageError("That button is out of date.")
+    if action_id == CLOSE_KEPT:
+        reply = Reply(f"Kept the round of survey {survey} open; nothing was closed.")
+    else:
+        reply = await cmds.close_confirmed(int(survey), int(round_), caller)
+    await respond(response_type="ephemeral", replace_original=True, text=reply.text)
 
 
 def register(app: AsyncApp, ctx: Context, groups: GroupCache) -> None:
@@ -123,6 +153,9 @@ def register(app: AsyncApp, ctx: Context, groups: GroupCache) -> None:
         action_id = str(action.get("action_id") or "")
         try:
             value = str(action.get("value") or "")
+            if action_id in (CLOSE_CONFIRMED, CLOSE_KEPT):
+                await _close_button(action_id, value, caller, respond, commands_for(ctx, client, groups))
+                return
             if not value.isdigit() or int(value) < 1:
                 raise UsageError("That button is out of date.")
             survey_id = int(value)

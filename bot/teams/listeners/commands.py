@@ -10,14 +10,23 @@ from microsoft_agents.activity import ActivityTypes, AdaptiveCardInvokeResponse
 from microsoft_agents.hosting.core import RouteRank, TurnContext, TurnState
 from pydantic import ValidationError
 
-from bot.commands.execute import Caller, Commands, ConfirmDelete, OpenForm, Outcome, Reply, ShowDigest
+from bot.commands.execute import Caller, Commands, ConfirmClose, ConfirmDelete, OpenForm, Outcome, Reply, ShowDigest
 from bot.commands.forms import FormErrors, SurveyForm
 from bot.commands.parser import UsageError, parse
 from bot.teams import cards
 from bot.teams.ids import person_of
 from bot.teams.messages import card_message, invoke_card
 from bot.teams.references import remember
-from bot.teams.replies import DELETE_VERB, KEEP_VERB, confirm_delete_card, note_card, teams_markdown
+from bot.teams.replies import (
+    CLOSE_VERB,
+    DELETE_VERB,
+    KEEP_OPEN_VERB,
+    KEEP_VERB,
+    confirm_close_card,
+    confirm_delete_card,
+    note_card,
+    teams_markdown,
+)
 from bot.teams.roles import TeamsDirectory
 from bot.teams.survey_cards import FIX_THEM, SAVE_VERB, form_values, saved_text, survey_form_card, survey_id_of
 from storage import conversations
@@ -84,6 +93,8 @@ def register(bot: TeamsBot) -> None:
                 await privately(context, content, "Pulse: survey form", FORM_SENT)
             case ConfirmDelete(survey_id=sid, name=name):
                 await context.send_activity(card_message(confirm_delete_card(sid, name)))
+            case ConfirmClose(survey_id=sid, name=name, round_id=rid, seq=seq):
+                await context.send_activity(card_message(confirm_close_card(sid, name, rid, seq)))
             case ShowDigest(digest=digest):
                 content = cards.fitting_digest_card(digest)
                 await privately(context, content, f"Results: {digest.survey_name}", RESULTS_SENT)
@@ -163,6 +174,24 @@ def register(bot: TeamsBot) -> None:
         if isinstance(result, Reply):
             return invoke_card(note_card(result.text))
         return invoke_card(note_card(saved_text(result.survey_id, result.created, result.summary, PREFIX)))
+
+    @bot.app.adaptive_card.action_execute(CLOSE_VERB)
+    async def on_close(context: TurnContext, state: TurnState, data: Any) -> AdaptiveCardInvokeResponse:
+        survey_id, round_id = (data or {}).get("s"), (data or {}).get("r")
+        if not isinstance(survey_id, int) or not isinstance(round_id, int):
+            return invoke_card(note_card("That button is out of date; nothing was closed."))
+        try:
+            reply = await commands_for(context.activity).close_confirmed(
+                survey_id, round_id, caller_of(context.activity)
+            )
+        except Exception as exc:
+            log.error("teams close failed: %s", type(exc).__name__)
+            return invoke_card(note_card(SORRY))
+        return invoke_card(note_card(reply.text))
+
+    @bot.app.adaptive_card.action_execute(KEEP_OPEN_VERB)
+    async def on_keep_open(context: TurnContext, state: TurnState, data: Any) -> AdaptiveCardInvokeResponse:
+        return invoke_card(note_card(f"Kept the round of survey {(data or {}).get('s')} open; nothing was closed."))
 
     @bot.app.adaptive_card.action_execute(KEEP_VERB)
     async def on_keep(context: TurnContext, state: TurnState, data: Any) -> AdaptiveCardInvokeResponse:

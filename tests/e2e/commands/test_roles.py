@@ -108,6 +108,11 @@ async def asked_to_confirm(app: Harness, w: World, reply: dict[str, Any] | None)
     assert await survey_row(app, w.survey_id) is not None  # not yet
 
 
+async def nothing_to_close(app: Harness, w: World, reply: dict[str, Any] | None) -> None:
+    # The round it would close, and the confirmation, are tested in tests/e2e/test_close_round.py.
+    assert reply is not None and f"Survey {w.survey_id} has no open round; nothing to close." == reply["text"]
+
+
 async def sent(app: Harness, w: World, reply: dict[str, Any] | None) -> None:
     async with app.db.session() as session:
         rounds = (await session.scalars(select(Round))).all()
@@ -168,6 +173,7 @@ CASES: list[tuple[str, str, Check, bool]] = [
     ("resume {id}", COORDINATOR_ONLY, resumed, True),
     ("delete {id}", COORDINATOR_ONLY, asked_to_confirm, True),
     ("send-now {id}", COORDINATOR_ONLY, sent, True),
+    ("close {id}", COORDINATOR_ONLY, nothing_to_close, True),
     ("digest-now {id}", COORDINATOR_ONLY, posted_digest, True),
     ("banks", COORDINATOR_ONLY, saw_banks, True),
     ("status", COORDINATOR_ONLY, saw_status, True),

@@ -180,3 +180,43 @@ async def test_reminders_go_by_private_chat_to_those_who_have_not_answered(
 async def _count(app: TeamsHarness, table: type[Any]) -> int:
     async with app.db.session() as s:
         return int(await s.scalar(select(func.count()).select_from(table)) or 0)
+
+
+async def test_close_asks_first_on_a_card_then_seals_the_round_once(
+    app: TeamsHarness, teams: TeamsDouble, clock: SimClock
+) -> None:
+    from tests.teams_double import activities
+
+    await installed(app)
+    survey = await make_teams_survey(app)
+    round_, _ = await operations.open_and_send(app.db, app.ctx.banks, app.platform, survey.id, now=clock())
+    assert round_ is not None
+    dm = teams.personal_conversation(COORDINATOR)
+    assert await app.say(COORDINATOR, f"pulse close {survey.id}") == 202
+    [confirm] = cards_of(teams.messages_in(dm)[-1])
+    assert validate_card(confirm) == [] and "sealed" in json.dumps(confirm)
+    close = next(a for a in confirm["actions"] if a["title"] == "Close it now")
+    assert close["data"] == {"s": survey.id, "r": round_.id}
+
+    async def press(who: str) -> str:
+        status, body = await app.post(
+            activities.execute(
+                teams.service_url,
+                close["data"],
+                who=teams.account(who),
+                reply_to=teams.messages_in(dm)[-1]["id"],
+                conversation_id=dm,
+                verb=close["verb"],
+                app_id=app.bot.app_id,
+            )
+        )
+        assert status == 200
+        return json.dumps(body)
+
+    assert "only Pulse coordinators" in await press(STAFF_A[0])
+    async with app.db.session() as s:
+        assert (await s.get(Round, round_.id)).closed_at is None  # type: ignore[union-attr]
+    assert "Closed round 1" in await press(COORDINATOR)
+    assert "already closed" in await press(COORDINATOR)
+    async with app.db.session() as s:
+        assert (await s.get(Round, round_.id)).closed_at is not None  # type: ignore[union-attr]
