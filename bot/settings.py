@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     pulse_send_concurrency: int = Field(default=32, ge=1, le=1000)
     pulse_send_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # How long a sender holds the deliveries it took; a crashed sender's are recovered after it.
-    pulse_send_lease_seconds: float = Field(default=300.0, ge=2, le=3600)
+    # Renewed while the sender lives: how long a crashed sender's deliveries wait to be taken over.
+    pulse_send_lease_seconds: float = Field(default=20.0, ge=2, le=3600)
     # A delivery still failing this long after its first attempt is given up and shown as failed.
     pulse_send_give_up_minutes: float = Field(default=120.0, gt=0)
     # Microsoft Teams (the Entra app registration behind the bot). Teams is on when TEAMS_APP_ID is set.
@@ -130,8 +131,8 @@ class Settings(BaseSettings):
         return SendOptions(
             concurrency=self.pulse_send_concurrency,
             lease=lease,
-            # Longer than one request can take, so no post is under way when a claim lapses.
-            lease_margin=min(lease / 2, dt.timedelta(seconds=max(60.0, 3 * self.pulse_send_timeout_seconds))),
+            # Calls still running halfway through it are cancelled, so none is under way at the lapse.
+            lease_margin=lease / 2,
             retry=RetryPolicy(give_up_after=dt.timedelta(minutes=self.pulse_send_give_up_minutes)),
         )
 

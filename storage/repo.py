@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -125,6 +125,26 @@ async def claim_deliveries(session: AsyncSession, *, now: dt.datetime, lease: dt
             for r in sorted(rows, key=lambda r: int(r.id))
         )
     return claims
+
+
+async def renew_claims(session: AsyncSession, claims: Sequence[Claim], *, until: dt.datetime) -> set[int]:
+    """Extend the claims this sender still holds to `until`; returns the ids renewed.
+
+    A row whose claim another sender took meanwhile (its `attempts` moved on) or that was settled
+    is left alone. On either database the renewal and a competing claim are one UPDATE each, so
+    whichever runs second sees the other's result: a renewed row is no longer lapsed to claim.
+    """
+    if not claims:
+        return set()
+    held = or_(*(and_(Delivery.id == c.id, Delivery.attempts == c.attempts) for c in claims))
+    stmt = (
+        update(Delivery)
+        .where(held, Delivery.status == "sending")
+        .values(claimed_until=until)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return {int(r) for r in (await session.scalars(stmt)).all()}
 
 
 async def settle_deliveries(session: AsyncSession, outcomes: Sequence[tuple[Claim, dict[str, Any]]]) -> None:

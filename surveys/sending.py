@@ -12,9 +12,13 @@ destination, so opening a round twice cannot queue anything twice). Its life:
            at next_attempt_at
 
 Claims are leases: a sender owns a row until `claimed_until` and settles it only while it still
-holds it (the claim's `attempts` is its token). It starts no post in the last `lease_margin` of
-a claim and cancels any call (pacing waits included) still running halfway through that margin,
-so nothing of its own is under way when another sender may take the row over. Several senders
+holds it (the claim's `attempts` is its token). Leases are short (20 s by default) and renewed
+every quarter lease while the sender lives and can reach the database, so a sender that dies
+(SIGKILL, a lost machine) holds its rows for seconds, not minutes: whoever drains next recovers
+them. It starts no post in the last `lease_margin` of a claim and cancels any call (pacing waits
+included) still running halfway through that margin, so nothing of its own is under way when
+another sender may take the row over; a sender that cannot renew (the database gone) therefore
+stops by itself. Several senders
 (two clock processes by mistake, `pulse rounds open` next to the clock) therefore never hold one
 row at once; on PostgreSQL they skip each other's rows (FOR UPDATE SKIP LOCKED) rather than
 queue behind them.
@@ -66,10 +70,11 @@ log = logging.getLogger(__name__)
 class SendOptions:
     # Deliveries in flight at once, across destinations (pacing decides the actual rate).
     concurrency: int = 32
-    lease: dt.timedelta = dt.timedelta(minutes=5)
+    # Renewed every quarter lease while the sender lives: this is how long a dead sender's rows wait.
+    lease: dt.timedelta = dt.timedelta(seconds=20)
     # No post starts this close to the end of a claim, so it cannot cross with the sender that
-    # recovers the row after the claim lapses. Longer than a request's timeout.
-    lease_margin: dt.timedelta = dt.timedelta(seconds=60)
+    # recovers the row after the claim lapses.
+    lease_margin: dt.timedelta = dt.timedelta(seconds=10)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # Waits up to this many seconds happen in place, holding the claim; longer ones hand it back.
     inline_wait: float = 30.0
@@ -180,6 +185,8 @@ class _Drain:
         self.targets: dict[int, _Target] = {}
         self.settler = _Settler(db)
         self.rng = random.Random()
+        # Claims being worked on now, by delivery id: renewed until they are settled.
+        self.held: dict[int, _Held] = {}
 
     def now(self) -> dt.datetime:
         if self.fixed_now is None:
@@ -190,6 +197,7 @@ class _Drain:
 
     async def run(self) -> SendReport:
         writer = asyncio.create_task(self.settler.run())
+        renewer = asyncio.create_task(self._renew_all())
         tasks: set[asyncio.Task[None]] = set()
         failure: Exception | None = None
         more = True
@@ -221,10 +229,10 @@ class _Drain:
             self.settler.wake.set()
             await writer
         finally:
-            for task in (*tasks, writer):
+            for task in (*tasks, writer, renewer):
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*tasks, writer, return_exceptions=True)
+                await asyncio.gather(*tasks, writer, renewer, return_exceptions=True)
         if failure is not None:
             raise failure
         return self.report
@@ -238,6 +246,49 @@ class _Drain:
                     self.targets[c.round_id] = await self._target(session, c.round_id, at)
         post_by = time.monotonic() + (self.options.lease - self.options.lease_margin).total_seconds()
         return [_Held(c, post_by) for c in claims]
+
+    async def _renew_all(self) -> None:
+        """Every quarter lease, extend the claims in hand; a failed renewal leaves them to lapse."""
+        lease = self.options.lease.total_seconds()
+        while True:
+            await asyncio.sleep(lease / 4)
+            held = list(self.held.values())
+            if not held:
+                continue
+            started = time.monotonic()
+            try:
+                async with self.db.session() as session:
+                    renewed = await repo.renew_claims(
+                        session, [h.claim for h in held], until=self.now() + self.options.lease
+                    )
+            except Exception as exc:
+                log.warning("renewing delivery claims failed (%s); they may lapse", type(exc).__name__)
+                continue
+            post_by = started + (self.options.lease - self.options.lease_margin).total_seconds()
+            for h in held:
+                if h.claim.id in renewed:
+                    h.post_by = max(h.post_by, post_by)
+
+    def _lease_end(self, held: _Held) -> float:
+        """When a call still under way for this claim is cancelled (it follows renewals)."""
+        return held.post_by + self.options.lease_margin.total_seconds() / 2
+
+    async def _within_lease(self, held: _Held, call: Any) -> Any:
+        """Await `call`, cancelling it if the claim runs out first (TimeoutError)."""
+        task = asyncio.ensure_future(call)
+        try:
+            while True:
+                left = self._lease_end(held) - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                done, _ = await asyncio.wait({task}, timeout=left)
+                if done:
+                    return task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
 
     async def _target(self, session: Any, round_id: int, at: dt.datetime) -> _Target:
         round_ = await session.get(Round, round_id)
@@ -258,6 +309,13 @@ class _Drain:
         self._settle(held, {"status": "failed", "claimed_until": None, "error": error[:2000]})
 
     async def _deliver(self, held: _Held) -> None:
+        self.held[held.claim.id] = held
+        try:
+            await self._deliver_held(held)
+        finally:
+            self.held.pop(held.claim.id, None)
+
+    async def _deliver_held(self, held: _Held) -> None:
         c = held.claim
         target = self.targets[c.round_id]
         if target.message is None:
@@ -266,13 +324,10 @@ class _Drain:
         look_first = c.recovered
         attempt = max(0, c.attempts - 1)
         # Nothing may still be under way when the claim lapses (pacing waits included).
-        lease_end = held.post_by + self.options.lease_margin.total_seconds() / 2
         while True:
             try:
                 if look_first:
-                    found = await asyncio.wait_for(
-                        self.platform.find_delivery(c.destination, c.id), lease_end - time.monotonic()
-                    )
+                    found = await self._within_lease(held, self.platform.find_delivery(c.destination, c.id))
                     if found is not None:
                         self.report.recovered += 1
                         self._settle(held, _sent(found))
@@ -281,9 +336,8 @@ class _Drain:
                 if time.monotonic() > held.post_by:
                     # Too late to post under this claim; it lapses and is recovered by a later claim.
                     return
-                ref = await asyncio.wait_for(
-                    self.platform.post_round(c.destination, target.message, delivery_id=c.id),
-                    lease_end - time.monotonic(),
+                ref = await self._within_lease(
+                    held, self.platform.post_round(c.destination, target.message, delivery_id=c.id)
                 )
             except Exception as error:
                 # Anything but the platform's own errors is a bug or an unexpected fault (or the

@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,71 @@ async def test_a_restarted_clock_finishes_what_a_killed_pulse_rounds_open_left(
             await ctx.db.dispose()
         assert_exactly_once(double, users)
         await assert_rows_match_messages(db, double)
+
+
+@pytest.mark.slow
+async def test_a_sender_killed_mid_fan_out_to_100_channels_is_finished_within_30_seconds(
+    db_url: str, db: Database, banks: BankRegistry
+) -> None:
+    """At the default lease (renewed while a sender lives), not a test's short one: the rows a dead
+    sender held come back in seconds, and nothing is posted twice."""
+    channels = [f"C0FAN{n:04d}" for n in range(100)]
+    double = SlackDouble(channels={c: {"name": c.lower(), "members": ["UL0001"]} for c in channels})
+    async with double:
+        survey = await add_survey(db, audience_kind="channels", audience=channels)
+        double.faults.slow("chat.postMessage", 0.05)
+        env = {
+            **os.environ,
+            "PULSE_SEND_CONCURRENCY": "8",
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": double.api_url,
+            "DATABASE_URL": db_url,
+            "PULSE_ANONYMITY_SECRET": ANONYMITY_SECRET.decode(),
+            "PULSE_BANKS_DIR": str(ROOT / "no-custom-banks"),
+            "PYTHONPATH": str(ROOT),
+        }
+        env.pop("PULSE_SEND_LEASE_SECONDS", None)
+        cli = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "from bot.cli import main; main()",
+            "rounds",
+            "open",
+            str(survey),
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while len(round_messages(double)) < 30:
+            assert cli.returncode is None, (await cli.communicate())[1].decode()[-2000:]
+            assert loop.time() < deadline
+            await asyncio.sleep(0.005)
+        cli.send_signal(signal.SIGKILL)
+        await cli.wait()
+        killed_at = loop.time()
+        await asyncio.sleep(0.3)
+        assert 0 < len(round_messages(double)) < len(channels)
+        assert await _unfinished(db) > 0
+        double.faults.slow("chat.postMessage", None)
+
+        # The clock starts again at once, with the product's default lease.
+        settings = _settings(db_url, double, pulse_send_lease_seconds=20.0, pulse_send_timeout_seconds=10.0)
+        ctx = Context(settings=settings, db=Database(db_url), banks=banks, secret=ANONYMITY_SECRET)
+        ctx.platform = SlackPlatform(double.client(), budget=settings.slack_budget())
+        clock = Clock(ctx)
+        clock.start()
+        try:
+            while await _unfinished(db):
+                assert loop.time() - killed_at < 30, "the restarted clock did not finish within 30 s"
+                await asyncio.sleep(0.1)
+        finally:
+            clock.shutdown()
+            await ctx.db.dispose()
+        took = loop.time() - killed_at
+        posted = Counter(m["channel"] for m in round_messages(double))
+        assert {c: posted[c] for c in channels} == dict.fromkeys(channels, 1)
+        await assert_rows_match_messages(db, double)
+        print(f"\nfan-out to 100 channels finished {took:.1f} s after the SIGKILL")

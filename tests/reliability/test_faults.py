@@ -10,6 +10,8 @@ import datetime as dt
 import itertools
 from collections import defaultdict
 
+import pytest
+
 from storage import repo
 from storage.db import Database
 from surveys.banks import BankRegistry
@@ -231,21 +233,48 @@ async def test_a_refused_token_pauses_sending_instead_of_failing_everyone(
     assert_exactly_once(dm_double, USERS)
 
 
-async def test_a_wait_longer_than_the_claim_lets_it_lapse_and_it_is_looked_up_before_posting(
+async def test_a_wait_longer_than_the_claim_keeps_it_renewed_and_posts_once(
     db: Database, banks: BankRegistry, dm_double: SlackDouble
 ) -> None:
     platform = platform_for(dm_double, post_per_channel=Rate(1.0, 1))
     # Two surveys, so two rounds owe the same channel a message each.
     for _ in range(2):
         await open_only(db, banks, platform, await add_survey(db, audience_kind="channels", audience=["C0SCHOOLA"]))
-    # Slack holds the channel for longer than a claim lasts: the second delivery, waiting its
-    # turn, must give the claim up rather than post under a lapsed one.
+    # Slack holds the channel for longer than a claim lasts. The delivery waiting its turn in the
+    # pacer keeps its claim renewed (a live sender), so nobody else can take it, and posts once the
+    # channel opens; the one told to wait 6 s hands its row back, as any wait past the claim does.
+    dm_double.faults.rate_limit_next("chat.postMessage", 1, retry_after=6)
+    short = options(lease=dt.timedelta(seconds=4), lease_margin=dt.timedelta(seconds=2), inline_wait=30.0)
+    report = await drain(db, platform, banks, options=short)
+    assert (report.sent, report.failed) == (1, 0)
+    assert await statuses(db) == {"sent": 1, "pending": 1}
+    later = await drain(db, platform_for(dm_double), banks, now=now() + dt.timedelta(hours=1), options=options())
+    assert (later.sent, later.recovered, later.failed) == (1, 0, 0)
+    rounds = sorted(m["metadata"]["event_payload"]["delivery"] for m in dm_double.messages_in("C0SCHOOLA"))
+    assert rounds == [1, 2]
+    await assert_rows_match_messages(db, dm_double)
+
+
+async def test_a_claim_that_cannot_be_renewed_lapses_and_is_looked_up_before_posting(
+    db: Database, banks: BankRegistry, dm_double: SlackDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = platform_for(dm_double, post_per_channel=Rate(1.0, 1))
+    for _ in range(2):
+        await open_only(db, banks, platform, await add_survey(db, audience_kind="channels", audience=["C0SCHOOLA"]))
+
+    async def unreachable(*args: object, **kwargs: object) -> set[int]:
+        raise ConnectionError("the database is gone")
+
+    # The database cannot be reached to renew: the sender must give the claim up rather than
+    # post under a lapsed one.
+    monkeypatch.setattr(repo, "renew_claims", unreachable)
     dm_double.faults.rate_limit_next("chat.postMessage", 1, retry_after=20)
     short = options(lease=dt.timedelta(seconds=4), lease_margin=dt.timedelta(seconds=2), inline_wait=30.0)
     await drain(db, platform, banks, options=short)
     assert dm_double.messages_in("C0SCHOOLA") == []
     # The first is due again after Retry-After; the second gave up waiting and is left to lapse.
     assert await statuses(db) == {"pending": 1, "sending": 1}
+    monkeypatch.undo()
     later = await drain(db, platform_for(dm_double), banks, now=now() + dt.timedelta(hours=1), options=options())
     assert later.failed == 0
     rounds = sorted(m["metadata"]["event_payload"]["delivery"] for m in dm_double.messages_in("C0SCHOOLA"))
