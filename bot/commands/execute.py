@@ -182,6 +182,19 @@ class Commands:
             f"`{self.prefix} results {survey_id}` shows it now."
         )
 
+    def check_form(self, form: SurveyForm, survey_id: int | None) -> None:
+        """The form's own mistakes (FormErrors), found without the database or the platform, so
+        that they can be shown on their fields in the answer that must reach Slack within 3 s."""
+        if survey_id is not None:
+            # What "keep the current schedule" keeps is read at saving; any schedule stands in here.
+            form = form.model_copy(
+                update={
+                    "custom_schedule": form.custom_schedule or "0 9 * * 1",
+                    "custom_digest_schedule": form.custom_digest_schedule or "0 8 * * 5",
+                }
+            )
+        form.to_config(self.ctx.banks, workspace_id=None)
+
     async def save_form(
         self, form: SurveyForm, survey_id: int | None, caller: Caller, *, labels: dict[str, str] | None = None
     ) -> Saved | Reply:

@@ -123,8 +123,10 @@ def survey_modal(
     banks: Iterable[Bank],
     usergroups: Sequence[tuple[str, str]] = (),
     survey_id: int | None = None,
+    errors: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The new/edit survey form."""
+    """The new/edit survey form; `errors` (field -> problem) are shown under their fields, for a
+    form sent back after checks that could only run once Slack had its answer."""
     by_kind: dict[str, list[Option]] = {}
     for b in banks:
         by_kind.setdefault(b.kind, []).append(_option(f"{b.title} ({b.id})", b.id))
@@ -219,6 +221,8 @@ def survey_modal(
             hint="Figures with fewer people behind them are hidden. 5 is the default; never below 3.",
         ),
     ]
+    if errors:
+        blocks = _with_errors(blocks, field_errors(errors))
     title = "New survey" if survey_id is None else f"Edit survey {survey_id}"
     return {
         "type": "modal",
@@ -229,6 +233,21 @@ def survey_modal(
         "close": _plain("Cancel"),
         "blocks": blocks,
     }
+
+
+def _with_errors(blocks: list[Block], errors: dict[str, str]) -> list[Block]:
+    out: list[Block] = []
+    for block in blocks:
+        out.append(block)
+        problem = errors.get(str(block.get("block_id")))
+        if problem:
+            out.append({"type": "context", "elements": [text_object(f":warning: {esc(problem)}")]})
+    return out
+
+
+def saving_modal() -> dict[str, Any]:
+    """What the form turns into the moment it is sent, while the survey is checked and saved."""
+    return notice_modal("Saving…", "Checking the channels and saving the survey; this takes a moment.")
 
 
 def survey_id_of(private_metadata: str) -> int | None:

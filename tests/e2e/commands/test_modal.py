@@ -6,6 +6,7 @@ errors) and changes nothing; someone who is not a coordinator changes nothing ei
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -68,6 +69,28 @@ GOOD = {
 }
 
 
+async def submitted(
+    app: Harness, user: str, view: dict[str, Any], values: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Submit the modal: Slack's answer at once, and the view that replaces "Saving…" (if any)."""
+    before = len(app.double.views)
+    status, body = await submit_view(app, user, view, values)
+    assert status == 200
+    if body.get("response_action") != "update" or body["view"]["title"]["text"] != "Saving…":
+        return body, None
+    await app.wait_for(lambda: any(v["kind"] == "update" for v in app.double.views[before:]))
+    return body, next(v["view"] for v in app.double.views[before:] if v["kind"] == "update")
+
+
+def problems_on(view: dict[str, Any]) -> dict[str, str]:
+    """The form sent back: each field's problem, from the warning under it."""
+    out: dict[str, str] = {}
+    for block, after in zip(view["blocks"], view["blocks"][1:], strict=False):
+        if after["type"] == "context" and after["elements"][0]["text"].startswith(":warning: "):
+            out[block["block_id"]] = after["elements"][0]["text"].removeprefix(":warning: ")
+    return out
+
+
 async def saved(app: Harness, body: dict[str, Any]) -> None:
     """A saved survey; then wait for the App Home refresh that follows the answer to Slack."""
     assert body["response_action"] == "update", body
@@ -84,11 +107,12 @@ async def test_new_opens_with_the_coordinators_time_zone_and_creates_the_survey(
     tz = next(b for b in view["blocks"] if b["block_id"] == "timezone")
     assert tz["element"]["initial_value"] == "America/New_York"  # from users.info
 
-    status, body = await submit_view(app, ADMIN, view, modal_state(view, **GOOD))
+    body, answer = await submitted(app, ADMIN, view, modal_state(view, **GOOD))
 
-    assert status == 200 and body["response_action"] == "update"
-    assert "Created survey 1" in json.dumps(body["view"])
-    assert validate_view(body["view"], surface="modal") == []
+    # Slack's answer is "Saving…" at once; the result replaces it once saved.
+    assert body["response_action"] == "update" and validate_view(body["view"], surface="modal") == []
+    assert answer is not None and "Created survey 1" in json.dumps(answer)
+    assert validate_view(answer, surface="modal") == []
     [survey] = await surveys(app)
     assert (survey.name, survey.bank_ids, survey.audience_kind, survey.audience) == (
         "Partnership pulse",
@@ -157,11 +181,11 @@ async def test_edit_changes_the_survey_and_keeps_its_rotation(app: Harness) -> N
     survey = await make_survey(app, name="Old name")
     view = await open_modal(app, ADMIN, f"edit {survey.id}")
     assert view["title"]["text"] == f"Edit survey {survey.id}"
-    _status, body = await submit_view(
+    body, answer = await submitted(
         app, ADMIN, view, modal_state(view, name="New name", cadence="fortnightly", weekday="thu", time="13:15", k="6")
     )
     await saved(app, body)
-    assert f"Saved survey {survey.id}" in json.dumps(body["view"])
+    assert f"Saved survey {survey.id}" in json.dumps(answer)
     [changed] = await surveys(app)
     assert (changed.name, changed.schedule, changed.cadence, changed.k) == (
         "New name",
@@ -187,9 +211,8 @@ async def test_a_submission_from_someone_who_is_not_a_coordinator_changes_nothin
     view = await open_modal(app, ADMIN, f"edit {survey.id}")
     before = await snapshot(app)
     for metadata in (view["private_metadata"], json.dumps({"survey_id": None})):
-        _status, body = await submit_view(app, user, {**view, "private_metadata": metadata}, modal_state(view, **GOOD))
-        assert body["response_action"] == "update"
-        assert "Sorry, only Pulse coordinators" in json.dumps(body["view"])
+        _body, answer = await submitted(app, user, {**view, "private_metadata": metadata}, modal_state(view, **GOOD))
+        assert "Sorry, only Pulse coordinators" in json.dumps(answer)
     assert await snapshot(app) == before
 
 
@@ -198,8 +221,8 @@ async def test_saving_a_survey_deleted_meanwhile_says_so(app: Harness) -> None:
     view = await open_modal(app, ADMIN, f"edit {survey.id}")
     async with app.db.session() as session:
         await session.delete(await session.get(Survey, survey.id))
-    _status, body = await submit_view(app, ADMIN, view, modal_state(view))
-    assert body["response_action"] == "update" and "There is no survey" in json.dumps(body["view"])
+    _body, answer = await submitted(app, ADMIN, view, modal_state(view))
+    assert "There is no survey" in json.dumps(answer)
     assert await surveys(app) == []
 
 
@@ -209,12 +232,12 @@ async def test_a_database_failure_is_one_short_sentence(app: Harness, caplog: py
     app.ctx.db = Database("sqlite+aiosqlite:////nonexistent-dir/pulse.db")
     try:
         with caplog.at_level(logging.ERROR):
-            status, body = await submit_view(app, ADMIN, view, modal_state(view, **GOOD))
+            _body, answer = await submitted(app, ADMIN, view, modal_state(view, **GOOD))
     finally:
         await app.ctx.db.dispose()
         app.ctx.db = working
-    assert status == 200 and body["response_action"] == "errors"
-    assert body["errors"] == {"name": "Sorry, the survey could not be saved just now. Please try again."}
+    assert answer is not None
+    assert answer["blocks"][0]["text"]["text"] == "Sorry, the survey could not be saved just now. Please try again."
     assert any("saving a survey failed: OperationalError" in r.getMessage() for r in caplog.records)
     assert not any(r.exc_info for r in caplog.records)
 
@@ -249,14 +272,15 @@ async def test_an_audience_too_small_to_stay_anonymous_is_refused_on_its_field(
 ) -> None:
     view = await open_modal(app, ADMIN)
     before = await snapshot(app)
-    # Each school channel has 12 people: enough for k = 6 (12), not for k = 7 (14).
-    status, body = await submit_view(app, ADMIN, view, modal_state(view, **{**GOOD, "k": "7"}))
-    assert status == 200 and body["response_action"] == "errors", body
-    assert body["errors"]["channels"] == (
-        f"The channel {SCHOOL_A} has 12 people: at least 14 are needed (twice the anonymity threshold, k = 7)."
-    )
+    # Each school channel has 12 people: enough for k = 6 (12), not for k = 7 (14). Counting them
+    # needs Slack, so the form comes back after "Saving…", the problem under its field.
+    _body, answer = await submitted(app, ADMIN, view, modal_state(view, **{**GOOD, "k": "7"}))
+    assert answer is not None and validate_view(answer, surface="modal") == []
+    rule = "at least 14 are needed (twice the anonymity threshold, k = 7)."
+    assert problems_on(answer) == {"channels": f"The channel {SCHOOL_A} has 12 people: {rule}"}
+    assert [b["element"].get("initial_value") for b in answer["blocks"] if b.get("block_id") == "k"] == ["7"]
     assert await snapshot(app) == before
-    status, body = await submit_view(app, ADMIN, view, modal_state(view, **GOOD))
+    _status, body = await submit_view(app, ADMIN, view, modal_state(view, **GOOD))
     await saved(app, body)
     assert [s.k for s in await surveys(app)] == [6]
 
@@ -264,10 +288,10 @@ async def test_an_audience_too_small_to_stay_anonymous_is_refused_on_its_field(
     double.usergroups[STAFF_GROUP] = double.usergroups[STAFF_GROUP][:6]
     view = await open_modal(app, ADMIN)
     before = await snapshot(app)
-    status, body = await submit_view(
+    _body, answer = await submitted(
         app, ADMIN, view, modal_state(view, **{**GOOD, "channels": [], "usergroup": STAFF_GROUP, "k": "5"})
     )
-    assert body["response_action"] == "errors" and "has 6 people: at least 10" in body["errors"]["usergroup"]
+    assert answer is not None and "has 6 people: at least 10" in problems_on(answer)["usergroup"]
     assert await snapshot(app) == before
 
 
@@ -300,3 +324,21 @@ async def test_every_bank_is_offered_in_the_modal_past_slacks_hundred_options(
         await saved(app, body)
         [survey] = await surveys(app)
         assert survey.bank_ids == ["school-bank-149"]
+
+
+async def test_the_form_is_answered_at_once_while_slack_is_slow_and_saved_after(
+    app: Harness, double: SlackDouble
+) -> None:
+    """Issue 25: checking who may save and how many people each channel has asks Slack; with Slack
+    taking 2 s a call, the answer to the submission still comes at once, and the result after."""
+    view = await open_modal(app, ADMIN)
+    for method in ("conversations.members", "users.info", "usergroups.list", "usergroups.users.list"):
+        double.faults.slow(method, 2.0)
+    started = asyncio.get_running_loop().time()
+    status, body = await submit_view(app, ADMIN, view, modal_state(view, **GOOD))
+    assert status == 200 and asyncio.get_running_loop().time() - started < 1.0
+    assert body["response_action"] == "update" and body["view"]["title"]["text"] == "Saving…"
+    await app.wait_for(lambda: any(v["kind"] == "update" for v in double.views), limit=30)
+    [answer] = [v["view"] for v in double.views if v["kind"] == "update"]
+    assert "Created survey 1" in json.dumps(answer)
+    assert [s.name for s in await surveys(app)] == ["Partnership pulse"]

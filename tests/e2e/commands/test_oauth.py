@@ -182,7 +182,8 @@ async def test_each_workspace_sends_with_its_own_token(app: Harness, double: Ins
         view, bank_ids=["staff-trust-in-leadership"], channels=[SCHOOL_A], digest_channel=LEADERS, k="5"
     )
     _status, body = await submit_view(app, ADMIN, view, values, team=EAST)
-    assert body["response_action"] == "update"
+    assert body["response_action"] == "update"  # "Saving…", then the result replaces it
+    await app.wait_for(lambda: any(v["kind"] == "update" for v in double.views))
     west = await make_survey(app, name="West", audience=[SCHOOL_B], digest_channel="C0WESTLEADS", workspace_id=WEST)
     async with app.db.session() as session:
         east_id = (await session.execute(text("SELECT id FROM surveys WHERE workspace_id = :w"), {"w": EAST})).scalar()
