@@ -11,7 +11,7 @@ from aiohttp import web as aioweb
 
 from bot.context import Context
 from bot.logs import configure_logging
-from bot.scheduler import Clock
+from bot.scheduler import LeadingClock
 from bot.server import build_web_app
 from bot.settings import Settings
 from bot.slack.app import build_slack_app
@@ -57,7 +57,7 @@ async def serve(settings: Settings, *, web: bool = True, clock: bool = True) -> 
     slack_app = build_slack_app(ctx) if slack_on else None
     ctx.platform = slack_platform(settings, ctx.db, slack_app) if slack_app is not None else None
     teams = wire_teams(ctx) if settings.teams_enabled else None
-    the_clock = Clock(ctx) if clock else None
+    the_clock = LeadingClock(ctx) if clock else None
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -86,5 +86,5 @@ async def serve(settings: Settings, *, web: bool = True, clock: bool = True) -> 
     if runner is not None:
         await runner.cleanup()
     elif the_clock is not None:
-        the_clock.shutdown()
+        await the_clock.stop()
         await ctx.db.dispose()

@@ -1,17 +1,22 @@
 """The clock: APScheduler 3 jobs that open rounds, post digests, drain the outbox, remind and close.
 
-Exactly one process should run it (`clock` in the Procfile); the database, not the scheduler,
-makes sure a double fire sends nothing twice.
+Exactly one process schedules: `LeadingClock` runs a `Clock` only while it holds the clock lock
+(storage/leadership.py), so a second `clock` started by mistake, or for standby, waits and takes
+over within seconds of the first one's death. The database, not the scheduler, still makes sure
+a double fire sends nothing twice.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.context import Context
 from storage import repo
+from storage.leadership import ClockLock
 from surveys import operations
 from surveys.calendar import round_trigger
 from surveys.closing import awaiting_scrub, close_due_rounds
@@ -25,6 +30,8 @@ SYNC_SECONDS = 60
 OUTBOX_SECONDS = 5
 # Closing and reminding look at the database each minute; claims there make a double fire harmless.
 CALENDAR_SECONDS = 60
+# How often a waiting clock tries the lock, and a leading one checks it still holds it.
+LEAD_POLL_SECONDS = 2.0
 
 
 class Clock:
@@ -143,3 +150,53 @@ class Clock:
             await send_due_reminders(ctx.db, ctx.require_platform(), ctx.banks, ctx.secret, now=ctx.clock())
         except Exception:
             log.exception("sending reminders failed")
+
+
+class LeadingClock:
+    """A Clock that schedules only while this process holds the clock lock."""
+
+    def __init__(self, ctx: Context, *, poll: float = LEAD_POLL_SECONDS) -> None:
+        self.ctx = ctx
+        self.poll = poll
+        self.lock = ClockLock(ctx.db)
+        self.clock: Clock | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def leading(self) -> bool:
+        return self.clock is not None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._lead())
+
+    async def _lead(self) -> None:
+        waiting_said = False
+        while True:
+            try:
+                if self.clock is None:
+                    if await self.lock.try_take():
+                        self.clock = Clock(self.ctx)
+                        self.clock.start()
+                        log.info("this clock now schedules")
+                    elif not waiting_said:
+                        log.info("another clock schedules; this one waits to take over")
+                        waiting_said = True
+                elif not await self.lock.held():
+                    self.clock.shutdown()
+                    self.clock = None
+                    waiting_said = False
+                    log.warning("this clock lost its lock (the database connection dropped); it stopped scheduling")
+            except Exception as exc:
+                log.warning("the clock lock could not be checked: %s", type(exc).__name__)
+            await asyncio.sleep(self.poll)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.clock is not None:
+            self.clock.shutdown()
+            self.clock = None
+        await self.lock.release()

@@ -15,7 +15,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.context import Context
-from bot.scheduler import Clock
+from bot.scheduler import LeadingClock
 from bot.slack.envelope import BadRequest, check_body
 from bot.slack.oauth import add_oauth_routes
 
@@ -41,7 +41,7 @@ def _signed_body(verifier: SignatureVerifier, raw: bytes, headers: Any) -> str |
 
 
 def build_web_app(
-    ctx: Context, slack_app: AsyncApp | None, *, clock: Clock | None = None, teams: TeamsBot | None = None
+    ctx: Context, slack_app: AsyncApp | None, *, clock: LeadingClock | None = None, teams: TeamsBot | None = None
 ) -> web.Application:
     web_app = web.Application(client_max_size=MAX_BODY)
 
@@ -103,7 +103,7 @@ def build_web_app(
 
     async def on_cleanup(_app: web.Application) -> None:
         if clock is not None:
-            clock.shutdown()
+            await clock.stop()
         if slack_app is not None and slack_app.client.session is not None:
             session, slack_app.client.session = slack_app.client.session, None
             await session.close()
