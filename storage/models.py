@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -161,6 +162,19 @@ class SentReminder(Base):
     # The platform's own words for where the message is: "<conversation> <message id>" (Slack), or
     # "<home conversation key> <1:1 conversation id> <activity id>" (Teams).
     ref: Mapped[str] = mapped_column(Text)
+
+
+class SendBudget(Base):
+    """A rate budget shared by every sending process: one row per limit (e.g. a workspace's posts).
+
+    `tat` is the budget's theoretical arrival time (GCRA, as surveys/pacing.py keeps in memory), in
+    seconds since the epoch; storage/budgets.py reserves a slot under a row lock.
+    """
+
+    __tablename__ = "send_budgets"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class RoundKey(Base):

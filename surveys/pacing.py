@@ -9,6 +9,10 @@ then, so waiting callers are released one by one at the budgeted rate rather tha
 When the platform answers "too many requests, retry after N seconds", `hold` closes the key (or
 the shared budget) until exactly then; callers already waiting check again when they wake.
 
+A `Pacer` lives in one process. `SharedRate` is the same schedule kept in the database
+(storage/budgets.py), for a limit that several processes on several machines must keep together
+(Slack: a workspace's posts).
+
 `RetryPolicy` is the rest of the retry story: exponential backoff with full jitter for errors
 that may clear up (5xx, timeouts), and a bounded time after which a delivery is given up.
 Nothing here knows about Slack or Teams; each adapter picks its own numbers.
@@ -18,11 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import math
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+
+from storage import budgets
+from storage.db import Database
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,31 @@ class Pacer:
         self._pruned_at = now
         for key in [k for k, b in self._keys.items() if b.tat <= now and b.held_until <= now]:
             del self._keys[key]
+
+
+@dataclass
+class SharedRate:
+    """A budget every sending process shares, kept in the database: each call reserves its slot
+    there (one short transaction), then waits for it. Should the database not answer, the call
+    goes on the process's own pacing alone: a rate limit is Slack's to enforce, a lost message ours."""
+
+    db: Database
+    key: str
+    rate: Rate
+    wall: Clock = time.time
+    sleep: Sleep = asyncio.sleep
+
+    async def acquire(self) -> None:
+        try:
+            at = await budgets.reserve(
+                self.db, self.key, per_second=self.rate.per_second, burst=self.rate.burst, now=self.wall()
+            )
+        except Exception as exc:
+            _log.warning("the shared send budget could not be read (%s); pacing locally", type(exc).__name__)
+            return
+        delay = at - self.wall()
+        if delay > 0:
+            await self.sleep(delay)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,11 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from sqlalchemy import select
 
 from bot.settings import Settings
-from bot.slack.platform import SlackBudget, SlackPlatform, make_client
+from bot.slack.platform import SlackBudget, SlackPlatform, make_client, under
 from storage.db import Database
 from storage.models import Delivery, Round, Survey
 from surveys.digest import Digest
+from surveys.pacing import SharedRate
 from surveys.platform import ChatPlatform, PlatformError, Recipient, RoundMessage
 
 log = logging.getLogger(__name__)
@@ -128,9 +129,13 @@ class InstalledWorkspaces:
         cached = self._platforms.get(workspace_id)
         if cached is None or cached[0] != bot.bot_token:
             # First use, or the workspace reinstalled the app and got a new token.
-            cached = (bot.bot_token, SlackPlatform(make_client(bot.bot_token, self.base_url), budget=self.budget))
+            client = make_client(bot.bot_token, self.base_url)
+            cached = (bot.bot_token, SlackPlatform(client, budget=self.budget, shared_posts=self._shared(workspace_id)))
             self._platforms[workspace_id] = cached
         return cached[1]
+
+    def _shared(self, workspace_id: str) -> SharedRate | None:
+        return shared_posts(self.db, self.budget or SlackBudget(), workspace_id)
 
     async def _survey_workspace(self, survey_id: int) -> str | None:
         async with self.db.session() as session:
@@ -179,6 +184,14 @@ class InstalledWorkspaces:
         await (await self.for_workspace(await self._survey_workspace(survey_id))).withdraw(survey_id, ref)
 
 
+def shared_posts(db: Database, budget: SlackBudget, workspace: str) -> SharedRate | None:
+    """The workspace's posting budget in the database, for every sending process to share; on
+    SQLite (one machine, usually one sender) each process paces itself."""
+    if db.is_sqlite:
+        return None
+    return SharedRate(db, f"slack:posts:{workspace}", under(budget.post_workspace))
+
+
 def slack_platform(settings: Settings, db: Database, slack_app: AsyncApp | None = None) -> ChatPlatform:
     """The ChatPlatform for sending: the single workspace's, or every installed workspace's."""
     budget = settings.slack_budget()
@@ -187,7 +200,8 @@ def slack_platform(settings: Settings, db: Database, slack_app: AsyncApp | None 
         if not isinstance(store, AsyncSQLAlchemyInstallationStore):
             store = installation_store(settings, db)
         return InstalledWorkspaces(db, store, settings.api_base_url, budget)
+    shared = shared_posts(db, budget, "default")
     if slack_app is not None:
-        return SlackPlatform(slack_app.client, budget=budget)
+        return SlackPlatform(slack_app.client, budget=budget, shared_posts=shared)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-    return SlackPlatform(make_client(token, settings.api_base_url), budget=budget)
+    return SlackPlatform(make_client(token, settings.api_base_url), budget=budget, shared_posts=shared)

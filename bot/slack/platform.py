@@ -37,7 +37,7 @@ from bot.slack.blocks import round_blocks, round_fallback_text
 from bot.slack.digest_blocks import digest_messages, fallback_text
 from bot.slack.reminder_blocks import reminder_blocks, reminder_text
 from surveys.digest import Digest
-from surveys.pacing import Pacer, Rate
+from surveys.pacing import Pacer, Rate, SharedRate
 from surveys.platform import PlatformError, Recipient, Reminder, RoundMessage
 
 # Errors that will not go away by trying again. Anything else is retried, within a bounded time.
@@ -128,7 +128,7 @@ def make_client(token: str | None, base_url: str) -> AsyncWebClient:
     )
 
 
-def _under(rate: Rate) -> Rate:
+def under(rate: Rate) -> Rate:
     """Just under a limit: at the limit exactly, network jitter alone would push calls over it."""
     return Rate(rate.per_second * 0.99, rate.burst)
 
@@ -190,12 +190,16 @@ def _send_client(client: AsyncWebClient, timeout: float) -> AsyncWebClient:
 class SlackPlatform:
     name = "slack"
 
-    def __init__(self, client: AsyncWebClient, *, budget: SlackBudget | None = None) -> None:
+    def __init__(
+        self, client: AsyncWebClient, *, budget: SlackBudget | None = None, shared_posts: SharedRate | None = None
+    ) -> None:
         self.client = client
         self.budget = budget or SlackBudget()
+        # The workspace's posting budget, shared with every other sending process (PostgreSQL).
+        self.shared_posts = shared_posts
         self._sender = _send_client(client, self.budget.timeout)
         # One pacer per rate-limited method, shared by every sender in this process.
-        self._posts = Pacer(per_key=self.budget.post_per_channel, shared=_under(self.budget.post_workspace))
+        self._posts = Pacer(per_key=self.budget.post_per_channel, shared=under(self.budget.post_workspace))
         self._opens = Pacer(shared=self.budget.tier3)
         self._history = Pacer(shared=self.budget.tier3)
         self._ephemerals = Pacer(shared=TIER_4)
@@ -276,6 +280,8 @@ class SlackPlatform:
         async with self._connected():
             try:
                 await pacer.acquire(key)
+                if pacer is self._posts and self.shared_posts is not None:
+                    await self.shared_posts.acquire()
                 return await call()
             except SlackApiError as exc:
                 error = _error(exc, posting=posting, app_wide_pause=self.budget.app_wide_pause)
