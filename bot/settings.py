@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import DEFAULT_URL
@@ -24,6 +24,18 @@ class MissingSetting(SystemExit):
 
     def __init__(self, name: str, why: str) -> None:
         super().__init__(f"pulse: {name} is not set ({why}). Set it in the environment or in .env.")
+
+
+def setting_problems(exc: ValidationError) -> list[str]:
+    """One line per setting the environment (or .env) got wrong: its variable, and what it needs."""
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]).upper() if error["loc"] else "a setting"
+        given = error.get("input")
+        secret = "SECRET" in name or "TOKEN" in name
+        shown = f"={given}" if isinstance(given, (str, int, float)) and not secret else ""
+        lines.append(f"pulse: {name}{shown} is not valid: {error['msg']}. Fix it in the environment or in .env.")
+    return lines
 
 
 class Settings(BaseSettings):
@@ -48,7 +60,9 @@ class Settings(BaseSettings):
     pulse_coordinators: str = ""
     # Optional: a Slack user group (its id, S0123...) whose members are coordinators too.
     pulse_coordinator_group: str = ""
-    log_level: str = "INFO"
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(lambda v: str(v).strip().upper())
+    ] = "INFO"
     # How often the counts of answers, picks and comments are logged and refreshed on /healthz
     # (bot/logs.py): never per click, and at least a minute apart, since a count's time dates clicks.
     pulse_counters_seconds: int = Field(default=3600, ge=60, le=86400)

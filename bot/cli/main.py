@@ -8,9 +8,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from bot.cli import banks, digest, holidays, rounds, serve, surveys
 from bot.cli.common import CliError
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings, setting_problems
 from storage.migrate import upgrade
 from surveys.operations import NotFound
 
@@ -52,6 +54,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except (CliError, NotFound) as exc:
         print(f"pulse: {exc}", file=sys.stderr)
         code = 1
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        # A bad setting: every one named on a line of its own, before anything was touched.
+        print("\n".join(setting_problems(exc)), file=sys.stderr)
+        code = 2
     sys.exit(code)
 
 
