@@ -20,10 +20,11 @@ DEMO_SECRET = "pulse-demo-anonymity-secret-not-for-production"
 
 
 class MissingSetting(SystemExit):
-    """Start-up stops with one line naming what is missing."""
+    """Start-up stops with one line for each setting that is missing, all of them at once."""
 
-    def __init__(self, name: str, why: str) -> None:
-        super().__init__(f"pulse: {name} is not set ({why}). Set it in the environment or in .env.")
+    def __init__(self, name: str, why: str, *more: tuple[str, str]) -> None:
+        lines = [f"pulse: {n} is not set ({w}). Set it in the environment or in .env." for n, w in [(name, why), *more]]
+        super().__init__("\n".join(lines))
 
 
 def setting_problems(exc: ValidationError) -> list[str]:
@@ -36,6 +37,10 @@ def setting_problems(exc: ValidationError) -> list[str]:
         shown = f"={given}" if isinstance(given, (str, int, float)) and not secret else ""
         lines.append(f"pulse: {name}{shown} is not valid: {error['msg']}. Fix it in the environment or in .env.")
     return lines
+
+
+def _given(value: SecretStr | None) -> bool:
+    return value is not None and bool(value.get_secret_value())
 
 
 class Settings(BaseSettings):
@@ -111,10 +116,10 @@ class Settings(BaseSettings):
             required.pop("SLACK_BOT_TOKEN", None)
             required["SLACK_SIGNING_SECRET"] = (self.slack_signing_secret, "used to verify requests come from Slack")
             required["SLACK_CLIENT_SECRET"] = (self.slack_client_secret, "from Basic Information, for OAuth installs")
-        for name, (value, why) in required.items():
-            if value is None or not value.get_secret_value():
-                raise MissingSetting(name, why)
-        self.require_teams()
+        missing = [(name, why) for name, (value, why) in required.items() if not _given(value)]
+        missing += self._teams_missing()
+        if missing:
+            raise MissingSetting(*missing[0], *missing[1:])
 
     @property
     def slack_oauth_enabled(self) -> bool:
@@ -124,14 +129,21 @@ class Settings(BaseSettings):
     def teams_enabled(self) -> bool:
         return bool(self.teams_app_id) or self.teams_auth_disabled
 
+    def _teams_missing(self) -> list[tuple[str, str]]:
+        if not self.teams_enabled or self.teams_auth_disabled:
+            return []
+        missing = []
+        if self.teams_app_password is None and self.teams_certificate_file is None:
+            missing.append(("TEAMS_APP_PASSWORD", "the client secret of the bot's app, or TEAMS_CERTIFICATE_FILE"))
+        if not self.teams_tenant_id:
+            missing.append(("TEAMS_TENANT_ID", "the Entra tenant of the bot's single-tenant app registration"))
+        return missing
+
     def require_teams(self) -> None:
         """With Teams on, authentication is complete or explicitly (and loudly) switched off."""
-        if not self.teams_enabled or self.teams_auth_disabled:
-            return
-        if self.teams_app_password is None and self.teams_certificate_file is None:
-            raise MissingSetting("TEAMS_APP_PASSWORD", "the client secret of the bot's app, or TEAMS_CERTIFICATE_FILE")
-        if not self.teams_tenant_id:
-            raise MissingSetting("TEAMS_TENANT_ID", "the Entra tenant of the bot's single-tenant app registration")
+        missing = self._teams_missing()
+        if missing:
+            raise MissingSetting(*missing[0], *missing[1:])
 
     @property
     def teams_coordinator_ids(self) -> set[str]:

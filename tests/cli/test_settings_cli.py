@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.main import main
 from bot.settings import get_settings
 from tests.cli.test_holidays_cli import pulse
 
@@ -54,3 +55,20 @@ async def test_a_bad_setting_is_one_line_naming_it_and_nothing_runs(
 async def test_a_lower_case_log_level_is_fine(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     env.setenv("LOG_LEVEL", "warning")
     assert get_settings().log_level == "WARNING"
+
+
+async def test_every_missing_setting_is_named_in_one_run(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "PULSE_ANONYMITY_SECRET", "SLACK_CLIENT_ID"):
+        env.delenv(name, raising=False)
+    # SystemExit with a message, as the interpreter would treat it: the message on stderr, status 1.
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve"])
+    assert isinstance(stopped.value.code, str)  # the interpreter prints it and exits with status 1
+    out, err = capsys.readouterr().out, stopped.value.code
+    lines = err.strip().splitlines()
+    assert out == "" and "Traceback" not in err
+    assert [line.split()[1] for line in lines] == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "PULSE_ANONYMITY_SECRET"]
+    assert all(line.startswith("pulse: ") and line.endswith("in .env.") for line in lines)
+    assert not (tmp_path / "pulse.db").exists()
