@@ -21,15 +21,22 @@ CHANNELS = [f"C0BUD{n:03d}" for n in range(40)]
 RATE = Rate(10.0, 2)
 
 
-def busiest_second(double: SlackDouble) -> int:
-    """The most posts Slack received in any one-second window."""
+def busiest(double: SlackDouble, window: float) -> int:
+    """The most posts Slack received in any window of `window` seconds."""
     times = sorted(c.at for c in double.calls_to("chat.postMessage") if c.ok)
     most, start = 0, 0
     for end, at in enumerate(times):
-        while at - times[start] >= 1.0:
+        while at - times[start] >= window:
             start += 1
         most = max(most, end - start + 1)
     return most
+
+
+def within_budget(double: SlackDouble, rate: Rate) -> bool:
+    """At most rate + burst in any two seconds, give or take one post: a slot is reserved to the
+    millisecond, but the post reaches Slack a little later or sooner (event loops, HTTP), so two
+    posts a slot apart can land closer together than that."""
+    return busiest(double, 2.0) <= 2 * rate.per_second + rate.burst + 1
 
 
 async def _two_senders(db_url: str, db: Database, banks: BankRegistry, *, shared: bool) -> SlackDouble:
@@ -63,9 +70,9 @@ async def _two_senders(db_url: str, db: Database, banks: BankRegistry, *, shared
 async def test_two_senders_keep_one_workspace_budget_together(db_url: str, db: Database, banks: BankRegistry) -> None:
     double = await _two_senders(db_url, db, banks, shared=True)
     # The rate, plus the burst the budget allows after a quiet spell.
-    assert busiest_second(double) <= RATE.per_second + RATE.burst
+    assert within_budget(double, RATE)
 
 
 async def test_without_the_shared_budget_two_senders_go_over_it(db_url: str, db: Database, banks: BankRegistry) -> None:
     double = await _two_senders(db_url, db, banks, shared=False)
-    assert busiest_second(double) > RATE.per_second + RATE.burst
+    assert not within_budget(double, RATE)
