@@ -3,7 +3,6 @@ the round sent and answered through the real app, and late clicks refused after.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -11,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.main import main
 from bot.settings import get_settings
 from bot.slack.views import CLOSE_CONFIRMED
 from storage.models import Round
 from surveys import operations
+from tests.cli.test_holidays_cli import pulse
 from tests.e2e.conftest import SCHOOL_A, SCHOOL_B, STAFF_A, STAFF_B, make_survey
 from tests.e2e.pulse_support import ADMIN, press, snapshot
 from tests.e2e.pulse_support import pulse as pulse_as
@@ -40,19 +39,6 @@ def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-async def pulse(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    def run() -> int:
-        try:
-            main(list(argv))
-        except SystemExit as exit_:
-            return int(exit_.code or 0)
-        return 0
-
-    code = await asyncio.to_thread(run)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.mark.usefixtures("cli_env")
