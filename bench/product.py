@@ -26,7 +26,7 @@ from surveys.platform import ChatPlatform
 
 BANK = "staff-trust-in-leadership"
 SIGNING_SECRET = "bench-signing-secret"
-ANONYMITY_SECRET = "bench-anonymity-secret"
+ANONYMITY_SECRET = "bench-anonymity-secret-of-32-characters-or-more"
 
 
 def sqlite_url(path: Path) -> str:

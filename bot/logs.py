@@ -33,16 +33,34 @@ SILENT = (
 )
 
 
-def quiet_chatty_loggers() -> None:
+# Routine bookkeeping at INFO (APScheduler adds and removes a dozen jobs at start, Alembic names
+# its dialect): shown only at DEBUG.
+ROUTINE = ("apscheduler", "alembic")
+# Bolt reads SLACK_BOT_TOKEN from the environment even when given a client and an authorize
+# function (bot/slack/app.py), and then warns that the token it was never meant to use is unused.
+BOLT_NOISE = ("`token` will be unused", "env variable) will be ignored")
+
+
+def _not_bolt_noise(record: logging.LogRecord) -> bool:
+    return not any(noise in record.getMessage() for noise in BOLT_NOISE)
+
+
+def quiet_chatty_loggers(level: int = logging.INFO) -> None:
+    """Hold the libraries at `level` or above, never below WARNING where they could log who clicked."""
     for name in CHATTY:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(max(logging.WARNING, level))
+    for name in ROUTINE:
+        logging.getLogger(name).setLevel(level if level <= logging.DEBUG else max(logging.WARNING, level))
     for name in SILENT:
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    bolt = logging.getLogger("slack_bolt.AsyncApp")
+    if _not_bolt_noise not in bolt.filters:
+        bolt.addFilter(_not_bolt_noise)
 
 
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
-    quiet_chatty_loggers()
+    quiet_chatty_loggers(logging.getLevelName(level.upper()))
 
 
 class Counters:

@@ -7,16 +7,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from storage.db import DEFAULT_URL
+from storage.db import DEFAULT_URL, shown_url, url_problem
 
 if TYPE_CHECKING:
     from bot.slack.platform import SlackBudget
     from surveys.sending import SendOptions
 
 DEMO_SECRET = "pulse-demo-anonymity-secret-not-for-production"
+# HMAC keys shorter than this can be guessed by trying; 32 characters is what `openssl rand -hex 16` gives.
+MIN_SECRET_CHARS = 32
 
 
 class MissingSetting(SystemExit):
@@ -33,10 +35,30 @@ def setting_problems(exc: ValidationError) -> list[str]:
     for error in exc.errors():
         name = str(error["loc"][0]).upper() if error["loc"] else "a setting"
         given = error.get("input")
-        secret = "SECRET" in name or "TOKEN" in name
+        secret = "SECRET" in name or "TOKEN" in name or "PASSWORD" in name
+        if name == "DATABASE_URL" and isinstance(given, str):
+            given = shown_url(given)  # never its password
         shown = f"={given}" if isinstance(given, (str, int, float)) and not secret else ""
-        lines.append(f"pulse: {name}{shown} is not valid: {error['msg']}. Fix it in the environment or in .env.")
+        # pydantic prefixes the messages of our own validators; the reader needs only the reason.
+        why = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"pulse: {name}{shown} is not valid: {why}. Fix it in the environment or in .env.")
     return lines
+
+
+def _database_url(url: str) -> str:
+    problem = url_problem(url)
+    if problem:
+        raise ValueError(problem)
+    return url
+
+
+def _long_secret(secret: SecretStr | None) -> SecretStr | None:
+    if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_CHARS:
+        raise ValueError(
+            f"it needs at least {MIN_SECRET_CHARS} characters, so that it cannot be guessed "
+            "(`openssl rand -hex 32` makes one)"
+        )
+    return secret
 
 
 def _given(value: SecretStr | None) -> bool:
@@ -56,8 +78,8 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     # Only if the app has several redirect URLs; otherwise Slack uses the one in the manifest.
     slack_redirect_uri: str | None = None
-    pulse_anonymity_secret: SecretStr | None = None
-    database_url: str = DEFAULT_URL
+    pulse_anonymity_secret: Annotated[SecretStr | None, AfterValidator(_long_secret)] = None
+    database_url: Annotated[str, AfterValidator(_database_url)] = DEFAULT_URL
     port: int = Field(default=3000, ge=1, le=65535)
     host: str = "0.0.0.0"
     pulse_banks_dir: Path | None = Path("banks")
@@ -120,6 +142,20 @@ class Settings(BaseSettings):
         missing += self._teams_missing()
         if missing:
             raise MissingSetting(*missing[0], *missing[1:])
+
+    def warnings(self) -> list[str]:
+        """Settings that work but are probably not what was meant: said at start-up, nothing refused."""
+        found = []
+        token = self.slack_bot_token.get_secret_value() if self.slack_bot_token else ""
+        if token and not token.startswith("xoxb-"):
+            found.append(
+                "SLACK_BOT_TOKEN does not start with xoxb-: use the Bot User OAuth Token from the Slack "
+                "app's OAuth & Permissions page (not a user xoxp- or app-level xapp- token)"
+            )
+        banks = self.pulse_banks_dir
+        if "pulse_banks_dir" in self.model_fields_set and banks is not None and not banks.is_dir():
+            found.append(f"PULSE_BANKS_DIR={banks} is not a folder: only the built-in banks are loaded")
+        return [f"pulse: warning: {w}." for w in found]
 
     @property
     def slack_oauth_enabled(self) -> bool:

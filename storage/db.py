@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 DEFAULT_URL = "sqlite+aiosqlite:///pulse.db"
 
@@ -24,6 +26,56 @@ def normalise_url(url: str) -> str:
     elif parsed.drivername == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
     return parsed.render_as_string(hide_password=False)
+
+
+SUPPORTED = ("sqlite", "postgresql")
+EXAMPLES = "sqlite:///pulse.db or postgresql://user:password@host:5432/pulse"
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be Pulse's database, in words for the person who set it; None if it can be."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except (exc.ArgumentError, ValueError):
+        return f"it is not a database URL; use one like {EXAMPLES}"
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED:
+        return f"Pulse runs on SQLite or PostgreSQL, not {backend}; use a URL like {EXAMPLES}"
+    if backend == "sqlite" and parsed.database and parsed.database != ":memory:":
+        folder = Path(parsed.database).expanduser().parent
+        if not folder.is_dir():
+            return f"the folder {folder} does not exist; create it or put the database file elsewhere"
+    return None
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed or logged: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (exc.ArgumentError, ValueError):
+        return url
+
+
+async def unreachable(url: str) -> str | None:
+    """Why the PostgreSQL server at `url` cannot be used now (down, wrong password), or None.
+
+    SQLite is not tried: opening a file that is not there would create it, and url_problem has
+    already checked its folder.
+    """
+    if is_sqlite(normalise_url(url)):
+        return None
+    engine = make_engine(url, poolclass=NullPool, connect_args={"timeout": 10})
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (OSError, exc.DBAPIError) as error:
+        cause = error.orig if isinstance(error, exc.DBAPIError) else error
+        return str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+    except Exception as error:  # the drivers' own errors (asyncpg's wrong password, unknown database)
+        return str(error).splitlines()[0] or type(error).__name__
+    finally:
+        await engine.dispose()
+    return None
 
 
 def is_sqlite(url: str) -> bool:

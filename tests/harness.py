@@ -31,7 +31,7 @@ from tests.slack_double import SlackDouble
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
-ANONYMITY_SECRET = b"test-anonymity-secret"
+ANONYMITY_SECRET = b"test-anonymity-secret-of-32-characters-or-more"
 
 
 def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:

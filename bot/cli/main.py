@@ -13,10 +13,16 @@ from pydantic import ValidationError
 from bot.cli import banks, digest, holidays, rounds, serve, surveys
 from bot.cli.common import CliError
 from bot.settings import Settings, get_settings, setting_problems
-from storage.migrate import upgrade
+from storage.db import shown_url, unreachable
+from storage.migrate import is_current, upgrade
 from surveys.operations import NotFound
+from surveys.platform import PlatformError
 
 GROUPS = (serve, surveys, rounds, digest, banks, holidays)
+# Commands that never open the configured database (the demo makes its own).
+NO_DATABASE = {"banks", "demo"}
+# Commands that bring the schema up to date themselves.
+MIGRATING = {"db", "serve", "clock"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,13 +52,46 @@ def _demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(staff=args.staff, weeks=args.weeks, platform=args.platform))
 
 
+def _preflight(command: str) -> int:
+    """Settings read, warnings said, the database reachable: else one line per problem and exit 2."""
+    settings = get_settings()
+    for warning in settings.warnings():
+        print(warning, file=sys.stderr)
+    if command in NO_DATABASE:
+        return 0
+    why = asyncio.run(unreachable(settings.database_url))
+    if why:
+        print(
+            f"pulse: cannot reach the database at DATABASE_URL={shown_url(settings.database_url)} ({why}). "
+            "Check that the server is running and the URL, user and password are right.",
+            file=sys.stderr,
+        )
+        return 2
+    if command not in MIGRATING and not asyncio.run(is_current(settings.database_url)):
+        print(
+            f"pulse: the database at DATABASE_URL={shown_url(settings.database_url)} is not set up or not up to "
+            "date. Run `pulse db upgrade` first (`pulse serve` and `pulse clock` do it themselves).",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        code = int(args.run(args))
+        code = _preflight(args.command) or int(args.run(args))
     except (CliError, NotFound) as exc:
         print(f"pulse: {exc}", file=sys.stderr)
+        code = 1
+    except PlatformError as exc:
+        # Raised before anything was stored (opening a round asks the platform for its audience first).
+        print(
+            f"pulse: the chat platform could not be reached ({exc}); nothing was changed. "
+            "Check the network (and SLACK_API_URL if set), then try again.",
+            file=sys.stderr,
+        )
         code = 1
     except ValidationError as exc:
         if exc.title != Settings.__name__:

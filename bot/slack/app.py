@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import Context
+from bot.slack.authorize import single_workspace
 from bot.slack.listeners import answers, checkins, commands, comments, home, modals
 from bot.slack.oauth import oauth_settings
 from bot.slack.platform import make_client
@@ -26,6 +27,7 @@ def build_slack_app(ctx: Context) -> AsyncApp:
         signing_secret=secret,
         client=make_client(None if oauth else token, s.api_base_url),
         oauth_settings=oauth,
+        authorize=None if oauth else single_workspace(token),
         raise_error_for_unhandled_request=False,
     )
     if oauth is not None:

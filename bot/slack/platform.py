@@ -231,6 +231,8 @@ class SlackPlatform:
                     resp = await self.client.conversations_members(channel=channel, cursor=cursor, limit=1000)
                 except SlackApiError:
                     break
+                except (TimeoutError, aiohttp.ClientError) as exc:
+                    raise _transport_error(exc, posting=False) from None
                 total += len(resp.get("members", []))
                 cursor = (resp.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
@@ -242,6 +244,8 @@ class SlackPlatform:
             resp = await self.client.usergroups_users_list(usergroup=group)
         except SlackApiError as exc:
             raise _error(exc) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _transport_error(exc, posting=False) from None
         return list(resp.get("users", []))
 
     @contextlib.asynccontextmanager

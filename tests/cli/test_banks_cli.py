@@ -49,7 +49,10 @@ items:
 def pulse(tmp_path: Path, *args: str, banks_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "SLACK_", "DATABASE_"))}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'never-created.db'}"
-    env["PULSE_BANKS_DIR"] = str(banks_dir or tmp_path / "no-banks-here")
+    if banks_dir is None:
+        banks_dir = tmp_path / "no-custom-banks"
+        banks_dir.mkdir(exist_ok=True)
+    env["PULSE_BANKS_DIR"] = str(banks_dir)
     return subprocess.run([PULSE, "banks", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
 
 

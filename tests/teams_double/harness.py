@@ -31,7 +31,7 @@ from tests.teams_double import activities
 from tests.teams_double.server import APP_ID, TeamsDouble
 from tests.teams_double.tokens import OUTBOUND_TOKEN, TokenAuthority
 
-ANONYMITY_SECRET = b"test-anonymity-secret"
+ANONYMITY_SECRET = b"test-anonymity-secret-of-32-characters-or-more"
 APP_PASSWORD = "test-client-secret"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 

@@ -6,7 +6,7 @@ import pytest
 
 from bot.settings import MissingSetting, Settings
 
-BASE = {"slack_signing_secret": "s", "pulse_anonymity_secret": "a"}
+BASE = {"slack_signing_secret": "s", "pulse_anonymity_secret": "a" * 32}
 
 
 def test_token_mode_needs_the_bot_token() -> None:
@@ -25,5 +25,5 @@ def test_oauth_mode_needs_the_client_secret_and_not_a_bot_token() -> None:
 def test_oauth_mode_still_needs_the_signing_secret() -> None:
     with pytest.raises(MissingSetting, match="SLACK_SIGNING_SECRET"):
         Settings(  # type: ignore[call-arg]
-            _env_file=None, slack_client_id="1.2", slack_client_secret="c", pulse_anonymity_secret="a"
+            _env_file=None, slack_client_id="1.2", slack_client_secret="c", pulse_anonymity_secret="a" * 32
         ).require_serve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import pytest
 
@@ -104,3 +105,32 @@ async def test_status_names_the_channels_a_round_could_not_reach(app: Harness, d
     status = await pulse(app, ADMIN, f"status {survey.id}")
     assert "1 message(s) could not be delivered" in status["text"]
     assert "Not delivered: CBADSCHOOL: slack: channel_not_found" in status["text"]
+
+
+async def test_while_slacks_api_cannot_be_reached_pulse_still_answers_in_a_sentence(
+    app: Harness, double: SlackDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bolt's own token check lets a connection error out as a bare 500; the product's does not."""
+    reachable = app.slack_app.client.base_url
+    app.slack_app.client.base_url = f"http://127.0.0.1:{_closed_port()}/api/"  # each request's client copies it
+    try:
+        with caplog.at_level(logging.WARNING):
+            for user in (ADMIN, STAFF):
+                reply = await pulse(app, user, "help")
+                assert reply["response_type"] == "ephemeral"
+                assert "Traceback" not in reply["text"] and len(reply["text"].splitlines()) <= 40
+    finally:
+        app.slack_app.client.base_url = reachable
+    assert any("could not be reached" in r.getMessage() for r in caplog.records)
+    assert not any(r.exc_info for r in caplog.records)
+    # Once Slack answers, the bot's identity is asked once and kept.
+    before = len([c for c in double.calls if c.method == "auth.test"])
+    for _ in range(2):
+        assert "/pulse" in (await pulse(app, ADMIN, "help"))["text"]
+    assert len([c for c in double.calls if c.method == "auth.test"]) == before + 1
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -24,7 +24,7 @@ async def pulse(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "SLACK_", "DATABASE_", "TEAMS_"))}
     env.update(
         DATABASE_URL=db_url,
-        PULSE_ANONYMITY_SECRET="cli-test-secret",
+        PULSE_ANONYMITY_SECRET="cli-test-secret-of-32-characters-or-more",
         TEAMS_APP_ID="a1b2c3d4-0000-4000-8000-00000000b071",
         TEAMS_TENANT_ID=TENANT,
         TEAMS_AUTH_DISABLED="true",
