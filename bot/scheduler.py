@@ -20,6 +20,7 @@ from storage.leadership import ClockLock
 from surveys import operations
 from surveys.calendar import round_trigger
 from surveys.closing import awaiting_scrub, close_due_rounds
+from surveys.management import missing_banks, missing_banks_text
 from surveys.reminders import send_due_reminders
 from surveys.schedule import trigger
 from surveys.sending import drain
@@ -38,6 +39,8 @@ class Clock:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        # Surveys already warned of for a missing bank, so the log says it once, not every sync.
+        self._missing: dict[int, tuple[str, ...]] = {}
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -83,6 +86,7 @@ class Clock:
             surveys = await repo.list_surveys(session, include_paused=False)
         wanted: set[str] = set()
         for s in surveys:
+            self._warn_of_missing_banks(s.id, missing_banks(s, self.ctx.banks))
             # Rounds fire at their send times: quiet hours and weekends defer or drop a slot.
             for kind, when, func in (
                 ("round", round_trigger(s), self.open_round),
@@ -103,6 +107,11 @@ class Clock:
         for job in self.scheduler.get_jobs():
             if job.id.split(":")[0] in ("round", "digest") and job.id not in wanted:
                 job.remove()
+
+    def _warn_of_missing_banks(self, survey_id: int, missing: tuple[str, ...]) -> None:
+        if missing and self._missing.get(survey_id) != missing:
+            log.warning("survey %s: %s", survey_id, missing_banks_text(missing))
+        self._missing[survey_id] = missing
 
     async def open_round(self, survey_id: int) -> None:
         ctx = self.ctx

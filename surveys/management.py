@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -147,13 +147,37 @@ class SurveyStatus:
     k: int
     # Why sends were given up, e.g. "C0123: slack: not_in_channel" (a person's DM is not named).
     failed_reasons: tuple[str, ...] = ()
+    # Banks the survey draws on that this process has not loaded: its next round cannot be opened.
+    missing_banks: tuple[str, ...] = ()
+
+    @property
+    def missing_banks_text(self) -> str | None:
+        return missing_banks_text(self.missing_banks)
 
     @property
     def state(self) -> str:
         return "paused" if self.paused else "active"
 
 
-async def status_of(session: AsyncSession, survey: Survey, *, now: dt.datetime) -> SurveyStatus:
+def missing_banks_text(missing: Sequence[str]) -> str | None:
+    """What a coordinator must hear when a survey's bank has gone (a file removed or refused)."""
+    if not missing:
+        return None
+    names = ", ".join(f"'{b}'" for b in missing)
+    return (
+        f"bank {names} is not loaded, so no round can go out: put its file back in PULSE_BANKS_DIR "
+        "(`pulse banks validate` says what is wrong with it) or edit the survey to use another bank"
+    )
+
+
+def missing_banks(survey: Survey, loaded: Container[str]) -> tuple[str, ...]:
+    return tuple(b for b in survey.bank_ids if b not in loaded)
+
+
+async def status_of(
+    session: AsyncSession, survey: Survey, *, now: dt.datetime, loaded: Container[str] | None = None
+) -> SurveyStatus:
+    """`loaded`: the ids of the banks this process has, to warn of any the survey needs and lacks."""
     k = effective_k(survey.k)
     failed = await repo.failed_deliveries(session, survey.id)
     failed_count = await repo.count_failed_deliveries(session, survey.id) if failed else 0
@@ -186,6 +210,7 @@ async def status_of(session: AsyncSession, survey: Survey, *, now: dt.datetime) 
         failed_deliveries=failed_count,
         k=k,
         failed_reasons=tuple(dict.fromkeys(_reason(f) for f in failed)),
+        missing_banks=missing_banks(survey, loaded) if loaded is not None else (),
     )
 
 

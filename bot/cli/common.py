@@ -12,10 +12,23 @@ class CliError(Exception):
     """A mistake the user can fix: printed as one line, exit status 1."""
 
 
-def config_error(exc: ValidationError) -> CliError:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "survey"
-    return CliError(f"{field}: {first['msg']}")
+CHANNEL_ID_HINT = "use the channel's id (C0123ABC…, at the foot of its About tab in Slack), not its name"
+
+
+def config_error(exc: ValidationError, flags: dict[str, str]) -> CliError:
+    """Every problem, each named by the flag the user typed (`--items`, not items_per_round)."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        flag = flags.get(field, field or "the survey")
+        given = error.get("input")
+        if error["type"] == "string_pattern_mismatch" and flag in ("--channel", "--digest-channel"):
+            why = f"'{given}' is not a channel id: {CHANNEL_ID_HINT}"
+        else:
+            why = str(error["msg"]).removeprefix("Value error, ")
+            why = why[0].lower() + why[1:]
+        lines.append(f"{flag}: {why}")
+    return CliError("\npulse: ".join(lines))
 
 
 def slack_platform(ctx: Context) -> ChatPlatform:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from pydantic import ValidationError
 
@@ -27,6 +28,7 @@ MIGRATING = {"db", "serve", "clock"}
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pulse", description="Pulse Audit: anonymous trust audits in Slack and Teams.")
+    p.add_argument("--version", action="version", version=f"pulse {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply the migrations").set_defaults(run=_db_upgrade)
@@ -38,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     for group in GROUPS:
         group.add_parser(sub)
     return p
+
+
+def _version() -> str:
+    try:
+        return version("pulse-audit")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

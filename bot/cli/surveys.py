@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,22 @@ from bot.settings import get_settings
 from storage import repo
 from surveys import management
 from surveys.config import SurveyConfig
+
+# The survey's settings, by the flag of `pulse surveys create` that sets each.
+FLAGS = {
+    "name": "--name",
+    "bank_ids": "--bank",
+    "audience": "--channel",
+    "digest_channel": "--digest-channel",
+    "items_per_round": "--items",
+    "k": "--k",
+    "timezone": "--tz",
+    "schedule": "--every",
+    "digest_schedule": "--digest-every",
+    "round_hours": "--open-hours",
+    "platform": "--platform",
+    "workspace_id": "--workspace",
+}
 
 
 def add_parser(sub: Any) -> None:
@@ -88,7 +105,7 @@ async def _create(ctx: Context, args: argparse.Namespace) -> int:
             workspace_id=ctx.settings.teams_tenant_id if args.platform == "teams" else args.workspace,
         )
     except ValidationError as exc:
-        raise config_error(exc) from None
+        raise config_error(exc, FLAGS) from None
     async with ctx.db.session() as session:
         survey_id = (await management.create_survey(session, config, now=ctx.clock())).id
     print(f"created survey {survey_id}: {config.name}, banks {', '.join(config.bank_ids)}")
@@ -101,7 +118,7 @@ async def _list(ctx: Context, args: argparse.Namespace) -> int:
     now = ctx.clock()
     async with ctx.db.session() as session:
         surveys = await repo.list_surveys(session)
-        statuses = [await management.status_of(session, s, now=now) for s in surveys]
+        statuses = [await management.status_of(session, s, now=now, loaded=ctx.banks) for s in surveys]
     if not surveys:
         print("no surveys yet: create one with `pulse surveys create` or /pulse new")
         return 0
@@ -112,4 +129,7 @@ async def _list(ctx: Context, args: argparse.Namespace) -> int:
             f"{s.id:>4}  {st.state:<7}  {upcoming:<18}  {s.schedule:<14}  {s.timezone:<16}  "
             f"{s.name} / {', '.join(s.bank_ids)}"
         )
+    for s, st in zip(surveys, statuses, strict=True):
+        if st.missing_banks_text:
+            print(f"pulse: warning: survey {s.id}: {st.missing_banks_text}.", file=sys.stderr)
     return 0

@@ -233,7 +233,7 @@ class Commands:
                 survey = await management.update_survey(
                     session, existing.id, config, workspace_id=caller.workspace_id, now=now
                 )
-            status = await management.status_of(session, survey, now=now)
+            status = await management.status_of(session, survey, now=now, loaded=self.ctx.banks)
             saved = Saved(survey.id, survey.name, existing is None, self._status_line(survey, status))
         log.info("survey %s %s", saved.survey_id, "created" if saved.created else "changed")
         return saved
@@ -320,7 +320,8 @@ class Commands:
             surveys = await management.surveys_in(session, caller.workspace_id)
             if not facts.is_coordinator:
                 surveys = [s for s in surveys if s.id in facts.leads]
-            lines = [self._status_line(s, await management.status_of(session, s, now=now)) for s in surveys]
+            statuses = [await management.status_of(session, s, now=now, loaded=self.ctx.banks) for s in surveys]
+            lines = [self._status_line(s, st) for s, st in zip(surveys, statuses, strict=True)]
         if not lines:
             return Reply(f"No surveys yet. `{self.prefix} new` sets one up.")
         return Reply("*Surveys*\n" + "\n".join(lines))
@@ -331,6 +332,7 @@ class Commands:
         return (
             f"`{survey.id}` *{self.escape(survey.name)}* — {state} · {status.schedule_text} ({survey.timezone})"
             f"{upcoming} · banks: {', '.join(survey.bank_ids)}"
+            + (f"\n⚠️ {status.missing_banks_text}" if status.missing_banks_text else "")
         )
 
     def _banks(self) -> str:
@@ -381,7 +383,7 @@ class Commands:
         now = self.ctx.clock()
         async with self.ctx.db.session() as session:
             surveys = [survey] if survey is not None else await management.surveys_in(session, caller.workspace_id)
-            statuses = [(s, await management.status_of(session, s, now=now)) for s in surveys]
+            statuses = [(s, await management.status_of(session, s, now=now, loaded=self.ctx.banks)) for s in surveys]
         if not statuses:
             return Reply(f"No surveys yet. `{self.prefix} new` sets one up.")
         blocks = [self._status_text(s, st) for s, st in statuses]
@@ -411,6 +413,8 @@ class Commands:
                 f"⚠️ {st.failed_deliveries} message(s) could not be delivered; check the app is in each channel."
             )
             lines.append(f"Not delivered: {reasons}")
+        if st.missing_banks_text:
+            lines.append(f"⚠️ {self.escape(st.missing_banks_text[0].upper() + st.missing_banks_text[1:])}.")
         return "\n".join(lines)
 
     async def _holidays(self, command: p.HolidaysAdd | p.HolidaysList | p.HolidaysRemove, caller: Caller) -> Reply:

@@ -408,6 +408,8 @@ def _survey_blocks(st: SurveyStatus) -> list[Block]:
         participation = f"round {r.seq}: {r.answers_per_item:.0f} answers per item of {r.audience_size}"
     next_run = _local(st.next_run, st.timezone) if st.next_run else "none while paused"
     warning = f"\n:warning: {st.failed_deliveries} message(s) not delivered" if st.failed_deliveries else ""
+    if st.missing_banks_text:
+        warning += f"\n:warning: {esc(st.missing_banks_text[0].upper() + st.missing_banks_text[1:])}."
     text = (
         f"*{esc(st.name[:150])}* (`{st.survey_id}`) — {'paused' if st.paused else 'active'}\n"
         f"{st.schedule_text} · next round {next_run} · {participation}{warning}"

@@ -38,7 +38,9 @@ async def publish_home(
     leading = [s for s in surveys if caller.user_id in await directory.channel_members(s.digest_channel)]
     async with ctx.db.session() as session:
         rounds = await open_rounds_for(session, ctx.banks, ctx.secret, caller.user_id, answering, now=now)
-        statuses = [await management.status_of(session, s, now=now) for s in surveys] if facts.is_coordinator else None
+        statuses = None
+        if facts.is_coordinator:
+            statuses = [await management.status_of(session, s, now=now, loaded=ctx.banks) for s in surveys]
     digests: list[tuple[str, list[Block]]] = []
     for survey in leading:
         digest = await operations.digest_for(ctx.db, ctx.banks, survey.id, now=now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Any
@@ -210,3 +211,15 @@ def test_a_chosen_user_group_can_be_given_up_again(banks: BankRegistry) -> None:
     assert group["options"][0]["value"] == views.NO_GROUP
     chosen = {"usergroup": {"value": {"type": "static_select", "selected_option": {"value": views.NO_GROUP}}}}
     assert views.form_from_state(chosen) == {"usergroup": None}
+
+
+def test_home_warns_a_coordinator_of_a_bank_that_is_no_longer_loaded() -> None:
+    fine = status(1)
+    lacking = dataclasses.replace(status(2), missing_banks=("our-own-bank",))
+    view = views.home_view(rounds=[], k=5, surveys=[fine, lacking])
+    assert validate_view(view, surface="home") == []
+    texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    [one, two] = [t for t in texts if t.startswith("*Survey")]
+    assert "not loaded" not in one
+    assert ":warning: Bank 'our-own-bank' is not loaded, so no round can go out" in two
+    assert "PULSE_BANKS_DIR" in two

@@ -7,6 +7,7 @@ import socket
 
 import pytest
 
+from bot.scheduler import Clock
 from storage.db import Database
 from tests.e2e.conftest import make_survey
 from tests.e2e.pulse_support import ADMIN, STAFF, pulse, snapshot
@@ -134,3 +135,21 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def test_a_survey_whose_bank_is_gone_is_flagged_to_coordinators_and_in_the_clocks_log(
+    app: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    survey = await make_survey(app, bank_ids=["staff-trust-in-leadership", "a-bank-since-removed"])
+    status = (await pulse(app, ADMIN, f"status {survey.id}"))["text"]
+    assert "⚠️ Bank 'a-bank-since-removed' is not loaded, so no round can go out" in status
+    assert "'staff-trust-in-leadership'" not in status
+    assert "is not loaded" in (await pulse(app, ADMIN, "surveys"))["text"]
+    clock = Clock(app.ctx)
+    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+        await clock.sync()
+        await clock.sync()
+    warned = [r.getMessage() for r in caplog.records if "not loaded" in r.getMessage()]
+    assert warned == [f"survey {survey.id}: bank 'a-bank-since-removed' is not loaded, so no round can go out: "
+                      "put its file back in PULSE_BANKS_DIR (`pulse banks validate` says what is wrong with it) "
+                      "or edit the survey to use another bank"]
