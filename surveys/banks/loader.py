@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from surveys.banks.model import Bank
+from surveys.banks.model import Bank, ItemRefs, reference_problems
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,21 @@ def _data_loc(data: Any, err_loc: tuple[str | int, ...]) -> tuple[str | int, ...
     return tuple(path)
 
 
+def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    items = data.get("items") if isinstance(data.get("items"), list) else []
+    refs = [
+        ItemRefs(i.get("id"), i.get("scale"), i.get("dimension")) if isinstance(i, dict) else None for i in items
+    ]
+    scales = data.get("scales")
+    dims = data.get("dimensions") if isinstance(data.get("dimensions"), list) else []
+    return reference_problems(
+        data.get("kind"),
+        refs,
+        {str(k) for k in scales} if isinstance(scales, dict) else None,
+        {d.get("id") for d in dims if isinstance(d, dict)},
+    )
+
+
 def parse_bank(text: str, file: str = "<bank>") -> Bank:
     """Parse and validate one bank. Raises BankError listing every problem."""
     try:
@@ -96,6 +111,12 @@ def parse_bank(text: str, file: str = "<bank>") -> Bank:
         for err in exc.errors():
             loc = _data_loc(data, tuple(err["loc"]))
             problems.append(BankProblem(file, _line_of(root, loc), _field_name(loc), err["msg"]))
+        # The names that must match across the file are checked too, so one pass reports everything.
+        placed = {p.field for p in problems}
+        for loc, msg in _raw_reference_problems(data):
+            if _field_name(loc) not in placed:
+                problems.append(BankProblem(file, _line_of(root, loc), _field_name(loc), msg))
+        problems.sort(key=lambda p: p.line)
         raise BankError(problems) from None
     extra = [BankProblem(file, _line_of(root, loc), _field_name(loc), msg) for loc, msg in bank.problems()]
     if extra:

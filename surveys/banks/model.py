@@ -24,7 +24,8 @@ gives `picks: {strongest, weakest, perspectives}` and a scale with options `stro
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -111,6 +112,39 @@ class Dimension(_Strict):
     title: Annotated[str, StringConstraints(min_length=1, max_length=120)]
 
 
+class ItemRefs(NamedTuple):
+    """What an item names: itself, its scale, its dimension (any type: the file may be wrong)."""
+
+    id: object
+    scale: object
+    dimension: object
+
+
+def reference_problems(
+    kind: object, items: Sequence[ItemRefs | None], scales: set[str] | None, dims: set[object]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Names that must match across a bank: item ids unique, each scale and dimension defined.
+
+    Checked on the loaded bank, and on the raw file when other mistakes stop it loading, so that
+    one pass of `pulse banks validate` reports these too. `scales` None: the file has none to check;
+    an item None: it is not a mapping at all.
+    """
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    seen: set[object] = set()
+    for i, item in enumerate(items):
+        if item is None:  # not even a mapping: reported as such already
+            continue
+        if isinstance(item.id, str):
+            if item.id in seen:
+                found.append((("items", i, "id"), f"duplicate item id '{item.id}'"))
+            seen.add(item.id)
+        if scales is not None and isinstance(item.scale, str) and item.scale not in scales:
+            found.append((("items", i, "scale"), f"unknown scale '{item.scale}'"))
+        if kind == "strands" and (item.dimension is None or item.dimension not in dims):
+            found.append((("items", i, "dimension"), "a strand needs a dimension listed in 'dimensions'"))
+    return found
+
+
 class Bank(_Strict):
     id: Slug
     version: Annotated[int, Field(ge=1)]
@@ -125,20 +159,11 @@ class Bank(_Strict):
 
     def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Rules that span fields, as (location, message) pairs the loader can place on a line."""
-        found: list[tuple[tuple[str | int, ...], str]] = []
-        seen: set[str] = set()
-        dims = {d.id for d in self.dimensions}
+        refs = [ItemRefs(i.id, i.scale, i.dimension) for i in self.items]
+        found = reference_problems(self.kind, refs, set(self.scales), {d.id for d in self.dimensions})
         for i, item in enumerate(self.items):
-            if item.id in seen:
-                found.append((("items", i, "id"), f"duplicate item id '{item.id}'"))
-            seen.add(item.id)
-            if item.scale not in self.scales:
-                found.append((("items", i, "scale"), f"unknown scale '{item.scale}'"))
-            if self.kind == "strands":
-                if item.dimension is None or item.dimension not in dims:
-                    found.append((("items", i, "dimension"), "a strand needs a dimension listed in 'dimensions'"))
-                if item.levels is None:
-                    found.append((("items", i, "levels"), "a strand needs its four level descriptors"))
+            if self.kind == "strands" and item.levels is None:
+                found.append((("items", i, "levels"), "a strand needs its four level descriptors"))
         for name, scale in self.scales.items():
             values = [o.value for o in scale.options]
             if len(set(values)) != len(values):

@@ -39,7 +39,23 @@ def test_problems_name_file_line_and_field() -> None:
     with pytest.raises(BankError) as info:
         parse_bank(broken, "banks/broken.yaml")
     messages = [str(p) for p in info.value.problems]
-    assert any(m.startswith("banks/broken.yaml:7: scales.agreement.options[0].label:") for m in messages), messages
+    # Both in one pass: the unknown scale no longer waits until the label is mended.
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("banks/broken.yaml:7: scales.agreement.options[0].label:"), messages
+    assert messages[1] == "banks/broken.yaml:13: items[0].scale: unknown scale 'agreemnt'"
+
+
+def test_one_pass_reports_names_that_do_not_match_beside_other_mistakes() -> None:
+    second = "  - id: one\n    text: Again.\n    aspect: general\n    scale: agreemnt\n  - just a string\n"
+    broken = GOOD.replace("version: 1", "version: zero") + second
+    with pytest.raises(BankError) as info:
+        parse_bank(broken, "b.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        "b.yaml:2: version: Input should be a valid integer, unable to parse string as an integer",
+        "b.yaml:14: items[1].id: duplicate item id 'one'",
+        "b.yaml:17: items[1].scale: unknown scale 'agreemnt'",
+        "b.yaml:18: items[2]: Input should be a valid dictionary or instance of Item",
+    ]
 
 
 def test_cross_reference_problem_is_placed_on_its_line() -> None:
