@@ -86,6 +86,27 @@ class Edge(Protocol):
         """What the final line adds after the click count."""
         ...
 
+    def keepsakes(self) -> dict[str, bytes]:
+        """What the leaders received, as files a newcomer can open: the chart, the Teams card."""
+        ...
+
+
+# Where the demo leaves what the leaders received, under the folder it runs in.
+DEMO_OUT = "demo-output"
+KEEPSAKES = {
+    "digest-chart.png": "the trend chart the leaders received",
+    "digest-card.json": "the digest's Adaptive Card as Teams received it (paste it into adaptivecards.io/designer)",
+}
+
+
+def _keep(files: dict[str, bytes], out: Path) -> list[tuple[Path, str]]:
+    out.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for name, content in files.items():
+        (out / name).write_bytes(content)
+        kept.append((out / name, KEEPSAKES.get(name, name)))
+    return kept
+
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
@@ -167,7 +188,10 @@ def _edge(platform: Platform) -> Edge:
     return SlackEdge()
 
 
-async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012, platform: Platform = "slack") -> int:
+async def run_demo(
+    staff: int = 40, weeks: int = 6, seed: int = 2012, platform: Platform = "slack", out: Path | None = None
+) -> int:
+    """The same seed gives the same answers, rounds and figures on every run."""
     started = time.monotonic()
     edge = _edge(platform)
     rng = random.Random(seed)
@@ -203,6 +227,7 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012, platform: 
             )
             async with ctx.db.session() as session:
                 survey = config.to_model()
+                survey.seed = rng.randrange(2**31)  # the item order, from the demo's seed
                 session.add(survey)
                 await session.flush()
                 survey_id = survey.id
@@ -211,16 +236,23 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012, platform: 
                 "digest Fridays, k=5.\n"
             )
 
-            async def answer(person: str, place: str, ballot: Ballot, sink: dict[str, dict[str, str]]) -> int:
-                n = 0
-                for item_id, buttons in ballot.items():
+            def plan(person: str, ballot: Ballot) -> list[tuple[str, str]]:
+                """A person's clicks, drawn before any is sent: the clicks run at once, the draws in order."""
+                chosen = []
+                for item_id in ballot:
                     choice = _choose(bank, item_id, rng, warmth[person])
                     # One person in ten changes their mind; only the last answer may count.
-                    for value in [choice, _choose(bank, item_id, rng, 0.5)] if rng.random() < 0.1 else [choice]:
-                        await edge.click(person, place, buttons[value])
-                        sink[item_id][person] = value
-                        n += 1
-                return n
+                    values = [choice, _choose(bank, item_id, rng, 0.5)] if rng.random() < 0.1 else [choice]
+                    chosen += [(item_id, value) for value in values]
+                return chosen
+
+            async def answer(
+                person: str, place: str, ballot: Ballot, chosen: list[tuple[str, str]], sink: dict[str, dict[str, str]]
+            ) -> int:
+                for item_id, value in chosen:
+                    await edge.click(person, place, ballot[item_id][value])
+                    sink[item_id][person] = value
+                return len(chosen)
 
             latest: dict[str, dict[str, str]] = {}
             clicks = 0
@@ -238,7 +270,7 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012, platform: 
                     ballot = edge.ballot(place)
                     for person in members[place]:
                         if rng.random() < 0.8:
-                            jobs.append(answer(person, place, ballot, this_round))
+                            jobs.append(answer(person, place, ballot, plan(person, ballot), this_round))
                 counts = await asyncio.gather(*jobs)
                 clicks += sum(counts)
                 changed = sum(counts) - len(jobs) * len(round_.items)
@@ -265,6 +297,7 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012, platform: 
             problems += _check_schools(digest, bank, latest, school_of)
             problems += edge.problems(clicks)
             passed = edge.passed(clicks)
+            kept = _keep(edge.keepsakes(), out or Path(DEMO_OUT))
         finally:
             await edge.stop()
     elapsed = time.monotonic() - started
@@ -275,6 +308,8 @@ async def run_demo(staff: int = 40, weeks: int = 6, seed: int = 2012, platform: 
             _say(f"  {p}")
         return 1
     _say(f"Check passed: every figure matches the {clicks} clicks the simulated staff made {passed}")
+    for path, what in kept:
+        _say(f"Open {path}: {what}.")
     _say(f"Done in {elapsed:.1f}s.")
     return 0
 

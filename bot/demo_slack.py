@@ -77,5 +77,9 @@ class SlackEdge:
     def problems(self, clicks: int) -> list[str]:
         return []
 
+    def keepsakes(self) -> dict[str, bytes]:
+        charts = [f for f in self.double.files if f["channel_id"] == LEADERS]
+        return {"digest-chart.png": charts[-1]["content"]} if charts else {}
+
     def passed(self, clicks: int) -> str:
         return f"({len(self.double.ephemerals)} private confirmations sent), with changed answers counted once."

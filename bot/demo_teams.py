@@ -11,6 +11,8 @@ schema and every click must have come back with that person's own choice marked.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import sys
 from contextlib import AsyncExitStack
 from typing import Any
@@ -112,6 +114,15 @@ class TeamsEdge:
         if conversation_key(LEADERS) != self.leaders:
             problems.append("the leaders' conversation key changed")
         return problems
+
+    def keepsakes(self) -> dict[str, bytes]:
+        card = self._digest_card()
+        files = {"digest-card.json": json.dumps(card, indent=2, ensure_ascii=False).encode()}
+        for element in card["body"]:
+            url = str(element.get("url", "")) if element.get("type") == "Image" else ""
+            if url.startswith("data:image/png;base64,"):
+                files["digest-chart.png"] = base64.b64decode(url.split(",", 1)[1])
+        return dict(sorted(files.items(), reverse=True))
 
     def passed(self, clicks: int) -> str:
         return (

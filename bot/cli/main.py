@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -36,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--staff", type=int, default=40)
     demo.add_argument("--weeks", type=int, default=6)
     demo.add_argument("--platform", choices=["slack", "teams"], default="slack")
+    demo.add_argument("--seed", type=int, default=2012, help="the same seed gives the same figures (default 2012)")
+    demo.add_argument(
+        "--out", type=Path, default=Path("demo-output"), help="where the chart (and Teams card) are written"
+    )
     demo.set_defaults(run=_demo)
     for group in GROUPS:
         group.add_parser(sub)
@@ -58,7 +63,9 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return asyncio.run(run_demo(staff=args.staff, weeks=args.weeks, platform=args.platform))
+    return asyncio.run(
+        run_demo(staff=args.staff, weeks=args.weeks, seed=args.seed, platform=args.platform, out=args.out)
+    )
 
 
 def _preflight(command: str) -> int:

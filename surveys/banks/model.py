@@ -140,7 +140,7 @@ def reference_problems(
             seen.add(item.id)
         if scales is not None and isinstance(item.scale, str) and item.scale not in scales:
             found.append((("items", i, "scale"), f"unknown scale '{item.scale}'"))
-        if kind == "strands" and (item.dimension is None or item.dimension not in dims):
+        if kind == "strands" and not (isinstance(item.dimension, str) and item.dimension in dims):
             found.append((("items", i, "dimension"), "a strand needs a dimension listed in 'dimensions'"))
     return found
 
