@@ -6,6 +6,7 @@ is noise, and whole numbers read faster on a phone.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from surveys.digest import Audit, BehaviourCell, Digest, IndexPoint, ItemStat, LevelShare, Share
@@ -97,12 +98,60 @@ def net(cell: BehaviourCell) -> str:
     return "–" if cell.net_pct is None else points(cell.net_pct)
 
 
+# What the words mean, said where they appear.
+CYCLE_MEANS = "a cycle is the rounds that ask every item once"
+
+
+def day(d: dt.date) -> str:
+    return f"{d.day} {d:%b}"
+
+
+def cycle_dates(point: IndexPoint) -> str:
+    """When a cycle ran: "7 Sep–28 Sep", or "from 5 Oct" while it is still going."""
+    if point.first_day is None:
+        return ""
+    if not point.complete or point.last_day is None:
+        return f"from {day(point.first_day)}"
+    if point.last_day == point.first_day:
+        return day(point.first_day)
+    return f"{day(point.first_day)}–{day(point.last_day)}"
+
+
 def cycle_label(point: IndexPoint) -> str:
-    return point.label if point.complete else f"{point.label} so far"
+    """"cycle 1 (7 Sep–28 Sep)", "cycle 2 so far (from 5 Oct)"."""
+    dates = cycle_dates(point)
+    label = point.label if point.complete else f"{point.label} so far"
+    return f"{label} ({dates})" if dates else label
 
 
 def trend_line(points: list[IndexPoint]) -> str:
-    return " → ".join(pct(p.favourable_pct) + ("" if p.complete else " so far") for p in points)
+    return " → ".join(f"{cycle_label(p)} {pct(p.favourable_pct)}" for p in points)
+
+
+def answers(index: IndexPoint) -> str:
+    """A trust index pools answers to several items, so its count is of answers, not of people."""
+    return "answers hidden" if index.suppressed else f"{index.n} answers"
+
+
+def people(cell: Share | LevelShare) -> str:
+    """How many people stand behind one item's figure in one round (each answers it once)."""
+    return "–" if cell.suppressed else f"{cell.n} people"
+
+
+def favourable_note(audit: Audit) -> str:
+    return f"favourable = answered {audit.favourable_means}" if audit.favourable_means else ""
+
+
+def moved_line(digest: Digest) -> str | None:
+    """The significant changes since the previous cycle, or plainly that none is; None: nothing to compare."""
+    if digest.moved_most:
+        moved = ", ".join(
+            f"{m.label} {mark(m.trend)}{' ' if m.trend else ''}{points(m.change_pts)} pts" for m in digest.moved_most
+        )
+        return f"Moved most since the previous cycle: {moved}"
+    if any(i.change_pts is not None for i in digest.items):
+        return "No change since the previous cycle is significant: the differences shown may be chance."
+    return None
 
 
 def school_level(cell: LevelShare) -> str:
@@ -112,10 +161,12 @@ def school_level(cell: LevelShare) -> str:
 
 
 def footer_lines(digest: Digest) -> list[str]:
+    open_round = any(not r.closed for r in digest.participation.trend)
     return [
         digest.significance_test,
         digest.hidden_note,
-        "Figures come from closed rounds only; participation includes the round still open.",
+        "Figures come from closed rounds only"
+        + ("; participation includes the round still open." if open_round else "."),
     ]
 
 

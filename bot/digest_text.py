@@ -30,11 +30,14 @@ def _audit(digest: Digest, audit: Audit) -> list[str]:
     lines = [
         "",
         f"== {audit.title} ==",
-        f"Trust index {fmt.figure(index)} (n={fmt.count(index)}, {len(index.items)} of {index.items_total} items)",
+        f"Trust index {fmt.figure(index)} ({fmt.answers(index)} to {len(index.items)} of {index.items_total} items)",
     ]
+    if audit.favourable_means:
+        lines.append(f"  {fmt.favourable_note(audit)}")
     if audit.trend:
         lines.append(
-            "  by cycle: " + "  ".join(f"{fmt.cycle_label(p)} {fmt.pct(p.favourable_pct)}" for p in audit.trend)
+            f"  by cycle ({fmt.CYCLE_MEANS}): "
+            + "  ".join(f"{fmt.cycle_label(p)} {fmt.pct(p.favourable_pct)}" for p in audit.trend)
         )
     if digest.partnership and index.segments:
         lines.append("  by school: " + "  ".join(f"{s.label} {fmt.school_figure(s)}" for s in index.segments))
@@ -46,7 +49,7 @@ def _audit(digest: Digest, audit: Audit) -> list[str]:
         lines.append(
             "  weakest:   " + ", ".join(f"{label} {share}" for label, share in fmt.ranked_aspects(audit, audit.weakest))
         )
-    lines += ["", f"{'favourable':>10}  {'change':>10}  {'n':>4}  item"]
+    lines += ["", f"{'favourable':>10}  {'change':>10}  {'people':>6}  item"]
     items = [i for i in digest.items if i.bank_id == audit.bank_id]
     for item in items:
         figure = "hidden" if item.suppressed else fmt.pct(item.favourable_pct)
@@ -54,7 +57,7 @@ def _audit(digest: Digest, audit: Audit) -> list[str]:
         extra = " (reverse-scored)" if item.reverse else ""
         if item.neutral_label and item.neutral_pct is not None:
             extra += f" [{item.neutral_label} {fmt.pct(item.neutral_pct)}]"
-        lines.append(f"{figure:>10}  {fmt.change(item):>10}  {fmt.count(item):>4}  {text}{extra}")
+        lines.append(f"{figure:>10}  {fmt.change(item):>10}  {fmt.count(item):>6}  {text}{extra}")
     if digest.partnership:
         lines += ["", "  schools side by side:"]
         for item in items:
@@ -69,11 +72,11 @@ def _strands(digest: Digest, strands: Strands) -> list[str]:
         lines.append(f"{dim.title}: {fmt.level_name(dim.median_now)} -> {fmt.level_name(dim.median_future)}")
         for s in dim.strands:
             if s.now.suppressed or s.now.median is None:
-                lines.append(f"  {s.label}: {fmt.level_figure(s.now)} (n={fmt.count(s.now)})")
+                lines.append(f"  {s.label}: {fmt.level_figure(s.now)} ({fmt.people(s.now)})")
                 continue
             gap = f", gap {fmt.signed(s.gap)}" if s.gap is not None else ""
             lines.append(
-                f"  {s.label}: {fmt.level_figure(s.now)} -> {fmt.level_figure(s.future)}{gap} (n={fmt.count(s.now)})"
+                f"  {s.label}: {fmt.level_figure(s.now)} -> {fmt.level_figure(s.future)}{gap} ({fmt.people(s.now)})"
             )
             lines.append(f"      now: {fmt.levels(s.now)}")
     return lines
@@ -104,12 +107,9 @@ def digest_text(digest: Digest) -> str:
     lines = [f"Pulse digest: {digest.survey_name} (survey {digest.survey})", *_participation(digest)]
     for audit in digest.audits:
         lines += _audit(digest, audit)
-    if digest.moved_most:
-        lines += [
-            "",
-            "Moved most: "
-            + ", ".join(f"{m.label} {fmt.mark(m.trend)}{fmt.points(m.change_pts)} pts" for m in digest.moved_most),
-        ]
+    moved = fmt.moved_line(digest)
+    if moved:
+        lines += ["", moved]
     for strands in digest.strands:
         lines += _strands(digest, strands)
     for b in digest.behaviours:

@@ -53,7 +53,7 @@ def item_line(item: ItemStat) -> str:
     moved = fmt.change(item)
     if moved:
         parts.append(moved)
-    parts.append(f"n={fmt.count(item)}")
+    parts.append(fmt.people(item))
     if item.neutral_label and item.neutral_pct is not None:
         parts.append(f"{esc(item.neutral_label)} {fmt.pct(item.neutral_pct)}")
     text = item.text if len(item.text) <= 110 else item.text[:109].rsplit(" ", 1)[0] + "…"
@@ -72,10 +72,12 @@ def audit_blocks(digest: Digest, audit: Audit) -> list[Block]:
     index = audit.index
     head = [
         f"*{esc(audit.title)}*",
-        f"Trust index *{fmt.figure(index)}* · n={fmt.count(index)} · {len(index.items)} of {index.items_total} items",
+        f"Trust index *{fmt.figure(index)}* · {fmt.answers(index)} to {len(index.items)} of {index.items_total} items",
     ]
+    if audit.favourable_means:
+        head.append(f"_{esc(fmt.favourable_note(audit))}_")
     if audit.trend:
-        head.append(f"By cycle: {fmt.trend_line(audit.trend)}")
+        head.append(f"By cycle ({fmt.CYCLE_MEANS}): {fmt.trend_line(audit.trend)}")
     if digest.partnership and index.segments:
         head.append("By school: " + schools((s.label, f"*{fmt.school_figure(s)}*") for s in index.segments))
     if audit.strongest:
@@ -106,14 +108,14 @@ def strands_blocks(digest: Digest, strands: Strands) -> list[Block]:
         lines.append(head)
         for s in dim.strands:
             if s.now.suppressed or s.now.median is None:
-                lines.append(f"• {esc(s.label)} — _{fmt.level_figure(s.now)}_ · n={fmt.count(s.now)}")
+                lines.append(f"• {esc(s.label)} — _{fmt.level_figure(s.now)}_ · {fmt.people(s.now)}")
                 continue
             line = f"• {esc(s.label)} — *{fmt.level_figure(s.now)}* → *{fmt.level_figure(s.future)}*"
             if s.gap is not None:
                 line += f" · gap {fmt.signed(s.gap)}"
             if s.median_change:
                 line += f" · now {fmt.signed(s.median_change)} since the last check-in"
-            line += f" · n={fmt.count(s.now)}"
+            line += f" · {fmt.people(s.now)}"
             lines.append(line)
             lines.append(f"   now: {fmt.levels(s.now)}")
             if digest.partnership and s.segments:
@@ -165,12 +167,9 @@ def digest_blocks(digest: Digest) -> list[Block]:
     for audit in digest.audits:
         blocks.append({"type": "divider"})
         blocks += audit_blocks(digest, audit)
-    if digest.moved_most:
-        moved = " · ".join(
-            f"{esc(m.label)} {fmt.mark(m.trend)}{' ' if m.trend else ''}{fmt.points(m.change_pts)} pts"
-            for m in digest.moved_most
-        )
-        blocks += sections([f"*Moved most since the previous cycle*: {moved}"])
+    moved = fmt.moved_line(digest)
+    if moved:
+        blocks += sections([esc(moved)])
     for strands in digest.strands:
         blocks.append({"type": "divider"})
         blocks += strands_blocks(digest, strands)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import digest_format as fmt
 from bot.promises import ROUND_NOTE
 from bot.teams import picks_cards
 from bot.teams.picks_cards import PicksForm
@@ -222,7 +223,19 @@ def _figure(digest: Digest, cell: Any) -> str:
         return "_hidden for anonymity_"
     if cell.favourable_pct is None:
         return "_no answers_"
-    return f"**{cell.favourable_pct:.0f}%** favourable · n={cell.n}"
+    # One item in one round: each person answers once, so its count is of people.
+    return f"**{cell.favourable_pct:.0f}%** favourable · {cell.n} people"
+
+
+def _index_figure(index: Any) -> str:
+    if index.suppressed or index.favourable_pct is None:
+        return _figure_text(index)
+    # The index pools several items, so its count is of answers.
+    return f"**{index.favourable_pct:.0f}%** favourable · {fmt.answers(index)}"
+
+
+def _figure_text(cell: Any) -> str:
+    return "_hidden for anonymity_" if cell.suppressed else "_no answers_"
 
 
 def _change(item: Any) -> str:
@@ -244,10 +257,12 @@ def _audits(digest: Digest) -> list[Element]:
     out: list[Element] = []
     for audit in digest.audits:
         out.append(_section(audit.title))
-        out.append(text(f"Trust index: {_figure(digest, audit.index)}"))
-        points = [(p.label, _pct(p.favourable_pct) if not p.suppressed else "hidden") for p in audit.trend]
+        out.append(text(f"Trust index: {_index_figure(audit.index)}"))
+        if audit.favourable_means:
+            out.append(text(fmt.favourable_note(audit), isSubtle=True, size="Small", spacing="None"))
+        points = [(fmt.cycle_label(p), _pct(p.favourable_pct) if not p.suppressed else "hidden") for p in audit.trend]
         if len(points) > 1:
-            out.append(text("By cycle, oldest first", isSubtle=True, size="Small"))
+            out.append(text(f"By cycle, oldest first ({fmt.CYCLE_MEANS})", isSubtle=True, size="Small"))
             out.append(_facts(points))
         if audit.index.segments and digest.partnership:
             out.append(
@@ -331,14 +346,13 @@ def digest_card(
     ]
     body += _audits(digest)
     body += _items(digest, with_segments=with_segments, limit=item_limit)
-    if digest.moved_most:
-        body.append(_section("Moved most since last time"))
-        body.append(_facts([(m.label, f"{m.change_pts:+.0f} pts") for m in digest.moved_most]))
+    moved = fmt.moved_line(digest)
+    if moved:
+        body.append(text(moved, separator=True))
     body += _strands(digest)
     body += _behaviours(digest)
-    body.append(text(digest.hidden_note, isSubtle=True, size="Small", separator=True))
-    if digest.significance_test:
-        body.append(text(digest.significance_test, isSubtle=True, size="Small"))
+    footer = [line for line in fmt.footer_lines(digest) if line]
+    body += [text(line, isSubtle=True, size="Small", separator=i == 0) for i, line in enumerate(footer)]
     content = card(body)
     return with_chart(content, chart_url) if chart_url else content
 

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypedDict
+from zoneinfo import ZoneInfo
 
 from storage.models import Round, Survey
 from storage.rollups import AnswerCount
@@ -168,6 +169,11 @@ class Frame:
         """The round's own k, fixed when it opened: a later edit of the survey never lowers it."""
         round_ = self._by_id.get(round_id)
         return max(self.k, round_.k if round_ is not None and round_.k else 0)
+
+    def local_day(self, at: dt.datetime) -> dt.date:
+        """The day `at` fell on in the survey's time zone (naive times are UTC, as stored)."""
+        aware = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+        return aware.astimezone(ZoneInfo(self.survey.timezone or "UTC")).date()
 
     def release(self, key: StratumKey) -> Released:
         rel = self._released.get(key)

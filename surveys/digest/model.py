@@ -120,6 +120,8 @@ class IndexPoint(Share):
     items_total: int
     complete: bool
     segments: list[SegmentIndex] = Field(default_factory=list)
+    first_day: dt.date | None = Field(default=None, description="the day its first round opened (survey's zone)")
+    last_day: dt.date | None = Field(default=None, description="the day its last round closed (survey's zone)")
 
 
 class Audit(BaseModel):
@@ -132,6 +134,9 @@ class Audit(BaseModel):
     aspects: list[AspectStat]
     strongest: list[str] = Field(description="aspects with the highest shown favourable share")
     weakest: list[str] = Field(description="aspects with the lowest shown favourable share")
+    favourable_means: str = Field(
+        default="", description='which answers count as favourable, e.g. "Agree or Strongly agree"'
+    )
 
 
 class Movement(BaseModel):
@@ -295,7 +300,9 @@ class Digest(BaseModel):
     segments: list[SegmentLabel] = Field(default_factory=list)
     audits: list[Audit] = Field(default_factory=list)
     items: list[ItemStat] = Field(description="every statement item, from the latest closed round that asked it")
-    moved_most: list[Movement] = Field(default_factory=list)
+    moved_most: list[Movement] = Field(
+        default_factory=list, description="the largest changes since the previous cycle that are significant"
+    )
     strands: list[Strands] = Field(default_factory=list)
     behaviours: list[Behaviours] = Field(default_factory=list)
     hidden: Hidden

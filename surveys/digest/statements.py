@@ -123,6 +123,8 @@ class StatementAudit:
             items=[a.item_id for a, _ in shown],
             items_total=len(ids),
             complete=ids <= asked_ids,
+            first_day=min((f.local_day(a.round.opened_at) for a in strata), default=None),
+            last_day=max((f.local_day(a.round.closed_at or a.round.closes_at) for a in strata), default=None),
             **pooled_shares([t for _, t in shown], sum(r.total.n for _, r in rels)),
         )
         if f.partnership:
@@ -176,12 +178,28 @@ class StatementAudit:
         return Audit(
             bank_id=self.bank.id,
             title=self.bank.title,
+            favourable_means=favourable_means(self.bank),
             index=self.index_point(latest, cycle=None, label="now"),
             trend=trend,
             aspects=aspects,
             strongest=[a.aspect for a in ranked[:count]],
             weakest=[a.aspect for a in reversed(ranked[len(ranked) - count :])] if count else [],
         )
+
+
+def favourable_means(bank: Bank) -> str:
+    """Which answers count as favourable, in the bank's own labels: what every % in the digest counts."""
+
+    def labels(valence: str) -> list[str]:
+        return list(dict.fromkeys(o.label for sc in bank.scales.values() for o in sc.options if o.valence == valence))
+
+    def either(words: list[str]) -> str:
+        return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
+
+    text = either(labels("favourable"))
+    if any(i.reverse for i in bank.items) and labels("unfavourable"):
+        text += f" ({either(labels('unfavourable'))} on the reverse-scored items)"
+    return text
 
 
 def statement_sections(frame: Frame) -> tuple[list[Audit], list[ItemStat], list[Movement]]:
@@ -193,9 +211,10 @@ def statement_sections(frame: Frame) -> tuple[list[Audit], list[ItemStat], list[
             continue
         items.extend(audit.item_stat(i) for i in audit.current)
         audits.append(audit.audit())
-    moved = sorted((i for i in items if i.change_pts), key=lambda i: (-abs(i.change_pts or 0.0), i.bank_id, i.item_id))[
-        :MOVED_MOST
-    ]
+    # Only changes the test finds significant: an unmarked change may be chance, and "moved most"
+    # would present it as news.
+    significant = (i for i in items if i.change_pts and i.trend is not None)
+    moved = sorted(significant, key=lambda i: (-abs(i.change_pts or 0.0), i.bank_id, i.item_id))[:MOVED_MOST]
     movements = [
         Movement(item_id=i.item_id, bank_id=i.bank_id, label=i.label, change_pts=i.change_pts or 0.0, trend=i.trend)
         for i in moved

@@ -76,10 +76,10 @@ async def test_slack_shows_the_json_numbers(digest: Digest) -> None:
     for m, item in zip(item_lines, digest.items, strict=True):
         if item.suppressed:
             assert m["hidden"] == "hidden for anonymity" and m["pct"] is None
-            assert "n=–" in m["rest"]  # how many stand behind a hidden figure is not published
+            assert m["rest"].endswith(" · –")  # how many stand behind a hidden figure is not published
         else:
             assert m["pct"] == whole(item.favourable_pct)
-            assert f"n={item.n}" in m["rest"]
+            assert f" · {item.n} people" in m["rest"]  # one item, one round: each person once
         if item.change_pts is not None:
             arrow = {"up": "▲ ", "down": "▼ ", None: ""}[item.trend]
             shown = whole(item.change_pts)
@@ -105,7 +105,7 @@ async def test_slack_shows_the_json_numbers(digest: Digest) -> None:
 
     index_lines = [line for line in lines if line.startswith("Trust index ")]
     assert index_lines == [
-        f"Trust index *{whole(a.index.favourable_pct)}%* · n={a.index.n} · {len(a.index.items)} of "
+        f"Trust index *{whole(a.index.favourable_pct)}%* · {a.index.n} answers to {len(a.index.items)} of "
         f"{a.index.items_total} items"
         for a in digest.audits
     ]

@@ -234,7 +234,7 @@ async def test_a_round_keeps_the_k_it_opened_with_when_the_survey_is_edited_lowe
     assert next(cell for cell in stat.segments if cell.segment == SCHOOL_A).suppressed
     rendered = json.dumps(double.messages_in(LEADERS)[-1]["blocks"])
     assert "groups under 7 people are hidden" in rendered and "fewer than 7 people" in rendered
-    assert "n=4" not in rendered
+    assert "4 people" not in rendered and "4 answers" not in rendered
 
 
 async def test_every_product_connection_overwrites_what_it_deletes(app: Harness) -> None:

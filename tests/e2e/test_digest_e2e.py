@@ -125,8 +125,8 @@ async def test_clicks_to_a_posted_digest(app: Harness, double: SlackDouble, cloc
     for m in messages:
         assert validate_blocks(m["blocks"]) == []
     text = json.dumps([m["blocks"] for m in messages], ensure_ascii=False)
-    assert "*Honesty* — *87%* · ▲ +70 pts · n=23" in text  # 4/23 -> 20/23
-    assert "*Backing* — *55%* · ±0 pts · n=22" in text  # 12/22 both times: 54.5%, shown half up
+    assert "*Honesty* — *87%* · ▲ +70 pts · 23 people" in text  # 4/23 -> 20/23
+    assert "*Backing* — *55%* · ±0 pts · 22 people" in text  # 12/22 both times: 54.5%, shown half up
     assert "Ashfield *" in text and "Copse *hidden*" in text and "Beeches *hidden*" in text
 
     [chart] = [f for f in double.files if f["channel_id"] == LEADERS]

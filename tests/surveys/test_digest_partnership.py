@@ -183,9 +183,12 @@ async def test_items_schools_and_changes(seeded: tuple[Seeded, Digest, Raw], ban
     # (The seed's big falls reach 0 % favourable in places, which is now hidden as unanimous.)
     assert marks["up"] + marks["down"] >= 1 and marks["unmarked"] >= 3 and marks["untested"] >= 1
 
+    # Only significant changes: an unmarked one may be chance.
     moved = sorted(
-        (i for i in digest.items if i.change_pts), key=lambda i: (-abs(i.change_pts or 0), i.bank_id, i.item_id)
+        (i for i in digest.items if i.change_pts and i.trend),
+        key=lambda i: (-abs(i.change_pts or 0), i.bank_id, i.item_id),
     )[:3]
+    assert moved and all(m.trend is not None for m in digest.moved_most)
     assert [(m.item_id, m.change_pts, m.trend) for m in digest.moved_most] == [
         (i.item_id, i.change_pts, i.trend) for i in moved
     ]
