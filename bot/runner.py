@@ -70,7 +70,10 @@ async def serve(settings: Settings, *, web: bool = True, clock: bool = True) -> 
         runner = aioweb.AppRunner(build_web_app(ctx, slack_app, clock=the_clock, teams=teams), access_log=None)
         await runner.setup()
         await aioweb.TCPSite(runner, settings.host, settings.port).start()
-        log.info("listening on %s:%s", settings.host, settings.port)
+        everywhere = ""
+        if settings.host == "0.0.0.0":
+            everywhere = " (every interface: HOST=127.0.0.1 listens only on this machine)"
+        log.info("listening on %s:%s%s", settings.host, settings.port, everywhere)
     elif the_clock is not None:
         the_clock.start()
     if settings.slack_app_token is not None and slack_app is not None:
