@@ -166,19 +166,23 @@ async def _one_run(
     servers: Servers,
     double: RemoteDouble,
     db: Database,
-    round_id: int,
-    button: Button,
+    round_id: int | list[int],
+    button: Button | list[Button],
     users: itertools.count[int],
     params: Params,
     duration: float,
+    rss: list[tuple[float, float]] | None = None,
 ) -> Run:
+    """One timed run of one app. `rss`: filled with (seconds into the run, MB) once a second."""
     child = servers.children[app]
     profile = None
     if params.profile_dir is not None and app == "product" and round_no == 1:
         profile = Profile(params.profile_dir, "ingestion-pulse-serve", child.pid)
     await double.reset()
-    before = await product.count_responses(db, round_id) if app == "product" else None
+    round_ids = [round_id] if isinstance(round_id, int) else round_id
+    before = await _stored(db, round_ids) if app == "product" else None
     cpu_before = child.cpu_seconds()
+    sampler = asyncio.create_task(_sample_rss(child, rss)) if rss is not None else None
     load = await closed_loop(
         servers.urls[app] + "/slack/events",
         button,
@@ -187,6 +191,8 @@ async def _one_run(
         concurrency=params.concurrency,
         duration=duration,
     )
+    if sampler is not None:
+        sampler.cancel()
     completed_at = load.last_ack
     confirm_latencies: list[float] = []
     confirmations = confirmed_users = 0
@@ -208,7 +214,7 @@ async def _one_run(
             double_errors[f"{method}:{error}"] = n
     stored = None
     if before is not None:
-        stored = await product.count_responses(db, round_id) - before
+        stored = await _stored(db, round_ids) - before
     return Run(
         app,
         round_no,
@@ -222,6 +228,19 @@ async def _one_run(
         stored,
         quiet,
     )
+
+
+async def _stored(db: Database, round_ids: list[int]) -> int:
+    return sum([await product.count_responses(db, rid) for rid in round_ids])
+
+
+async def _sample_rss(child: Child, into: list[tuple[float, float]] | None, every: float = 1.0) -> None:
+    started = time.monotonic()
+    while into is not None:
+        mb = child.rss_mb()
+        if mb is not None:
+            into.append((round(time.monotonic() - started, 1), mb))
+        await asyncio.sleep(every)
 
 
 def _log_errors(child: Child) -> int:

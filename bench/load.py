@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -91,7 +92,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 async def closed_loop(
     url: str,
-    button: Button,
+    button: Button | Sequence[Button],
     *,
     signing_secret: str,
     users: itertools.count[int],
@@ -100,6 +101,8 @@ async def closed_loop(
     request_timeout: float = 30.0,
 ) -> LoadResult:
     """Drive `url` (…/slack/events) for `duration` seconds with `concurrency` requests in flight."""
+    # Several buttons (items, rounds): each new person clicks the next one in turn.
+    buttons = [button] if isinstance(button, Button) else list(button)
     signer = SignatureVerifier(signing_secret)
     result = LoadResult(concurrency=concurrency, duration=duration)
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -111,7 +114,7 @@ async def closed_loop(
             while time.monotonic() < deadline:
                 n = next(users)
                 user = user_id(n)
-                body = click_body(user, button, n)
+                body = click_body(user, buttons[n % len(buttons)], n)
                 ts = str(int(time.time()))
                 headers = {
                     "X-Slack-Request-Timestamp": ts,

@@ -74,4 +74,11 @@ async def run(
         from bench import startup
 
         return await startup.run(workdir, repeats=1 if quick else 3)
+    if name == "floor":
+        from bench import floor
+
+        fl = floor.Params(pin=pin)
+        if quick:
+            fl = floor.Params(concurrency=4, duration=1.0, rounds=1, warmup=0.3, pin=pin, people_goal=1)
+        return await floor.run(workdir, fl)
     raise ValueError(f"unknown benchmark {name}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import datagen, digest, fanout, ingestion, memory, product, sealing, startup
+from bench import datagen, digest, fanout, floor, ingestion, memory, product, sealing, startup
 from bench.datagen import Shape
 from bench.report import Outcome
 from storage.db import Database
@@ -92,3 +92,15 @@ async def test_startup(tmp_path: Path) -> None:
     outcome = await startup.run(tmp_path, repeats=1)
     assert _failed(outcome) == []
     assert all(r.value is not None and r.value > 0 for r in outcome.rows)
+
+
+async def test_floor(tmp_path: Path) -> None:
+    params = floor.Params(concurrency=4, duration=1.5, rounds=1, warmup=0.0, people_goal=1)
+    outcome = await floor.run(tmp_path, params)
+    assert _failed(outcome) == []
+    assert _check_named(outcome, "stored answers = product clicks acknowledged")
+    stats = outcome.figures["stats"]
+    assert {"ack_p99.9_ms", "confirm_p99.9_ms", "peak_rss_mb"} <= set(stats["product"])
+    assert outcome.figures["items_clicked"] == sum(floor.ITEMS)
+    curves = outcome.figures["rss_curves"]["product"]
+    assert curves and all(mb > 0 for curve in curves for _t, mb in curve)
