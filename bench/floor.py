@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import product
+from bench import ingestion, product
 from bench.double import RemoteDouble
 from bench.ingestion import Run, Servers, _log_errors, _ms, _one_run, _start_servers, _stored
 from bench.load import Button, percentile
@@ -46,26 +46,14 @@ PEOPLE_GOAL = 50_000
 
 
 @dataclass
-class Params:
-    concurrency: int = 64
+class Params(ingestion.Params):
+    """The ingestion benchmark's knobs, at the floor's sizes, and how many people must come."""
+
     duration: float = 60.0
     rounds: int = 2
     warmup: float = 3.0
     settle_timeout: float = 30.0
-    pin: bool = True
     people_goal: int = PEOPLE_GOAL
-
-    def ingestion_params(self) -> Any:
-        from bench.ingestion import Params as IngestionParams
-
-        return IngestionParams(
-            concurrency=self.concurrency,
-            duration=self.duration,
-            rounds=self.rounds,
-            warmup=self.warmup,
-            settle_timeout=self.settle_timeout,
-            pin=self.pin,
-        )
 
 
 async def _open_rounds(db: Any, ctx: Any, double: RemoteDouble) -> tuple[list[int], list[Button]]:
@@ -108,13 +96,12 @@ async def run(workdir: Path, params: Params | None = None) -> Outcome:
                 with placement.load_side():
                     if params.warmup > 0:
                         for app in APPS:
-                            await one(app, 0, params=params.ingestion_params(), duration=params.warmup)
+                            await one(app, 0, params=params, duration=params.warmup)
                     for r in range(1, params.rounds + 1):
                         order = APPS if r % 2 else APPS[::-1]  # alternating: neither always runs first
                         for app in order:
                             samples: list[tuple[float, float]] = []
-                            timed = params.ingestion_params()
-                            runs.append(await one(app, r, params=timed, duration=params.duration, rss=samples))
+                            runs.append(await one(app, r, params=params, duration=params.duration, rss=samples))
                             rss[app].append(samples)
                     # Each click comes from a new person: those the product acknowledged, it stored.
                     people = sum(len(r.load.acked_users) for r in runs if r.app == "product")

@@ -20,6 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
 
+AUTH_TIMEOUT = 2  # seconds (slack_sdk takes whole ones)
+
 
 def single_workspace(token: str) -> Callable[..., Awaitable[AuthorizeResult]]:
     known: list[AuthorizeResult] = []  # auth.test's answer, once Slack has given it
@@ -28,8 +30,10 @@ def single_workspace(token: str) -> Callable[..., Awaitable[AuthorizeResult]]:
         enterprise_id: str | None, team_id: str | None, user_id: str | None, client: AsyncWebClient
     ) -> AuthorizeResult:
         if not known:
+            # Before the ack, so quick or not at all: no retries, and well inside Slack's 3 s.
+            checker = AsyncWebClient(token=token, base_url=client.base_url, timeout=AUTH_TIMEOUT, retry_handlers=[])
             try:
-                who = await client.auth_test(token=token)
+                who = await checker.auth_test()
             except (TimeoutError, aiohttp.ClientError) as exc:
                 log.warning("Slack's API could not be reached to check the bot token (%s)", type(exc).__name__)
                 return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=token)
