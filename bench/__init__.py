@@ -4,4 +4,4 @@ Every figure is reported next to a baseline measured in the same run, and every 
 its answer after the timing, so a fast wrong answer cannot pass. See docs/benchmarks.md.
 """
 
-BENCHMARKS = ("ingestion", "fanout", "digest", "sealing", "memory", "startup", "floor")
+BENCHMARKS = ("ingestion", "fanout", "digest", "sealing", "memory", "startup", "floor", "jpd")

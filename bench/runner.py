@@ -81,4 +81,8 @@ async def run(
         if quick:
             fl = floor.Params(concurrency=4, duration=1.0, rounds=1, warmup=0.3, pin=pin, people_goal=1)
         return await floor.run(workdir, fl)
+    if name == "jpd":
+        from bench import jpd
+
+        return await jpd.run(people=30 if quick else 300, repeats=1 if quick else 5)
     raise ValueError(f"unknown benchmark {name}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import datagen, digest, fanout, floor, ingestion, memory, product, sealing, startup
+from bench import datagen, digest, fanout, floor, ingestion, jpd, memory, product, sealing, startup
 from bench.datagen import Shape
 from bench.report import Outcome
 from storage.db import Database
@@ -104,3 +104,9 @@ async def test_floor(tmp_path: Path) -> None:
     assert outcome.figures["items_clicked"] == sum(floor.ITEMS)
     curves = outcome.figures["rss_curves"]["product"]
     assert curves and all(mb > 0 for curve in curves for _t, mb in curve)
+
+
+async def test_jpd() -> None:
+    outcome = await jpd.run(people=30, repeats=1)
+    assert _failed(outcome) == []
+    assert outcome.figures["grouped"] + outcome.figures["unmatched"] == 30
