@@ -44,6 +44,41 @@ def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | 
     }
 
 
+def click_body(
+    team: str,
+    user: str,
+    channel: str,
+    button: dict[str, Any],
+    *,
+    action_ts: float | None = None,
+    message_ts: str = "1.0",
+    response_url: str = "",
+) -> str:
+    """A button click as Slack posts it (block_actions, form-encoded), for signing and sending."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": team},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0PULSE",
+        "token": "legacy",
+        "trigger_id": f"trigger-{user}-{time.monotonic_ns()}",
+        "channel": {"id": channel},
+        "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
+        "message": {"ts": message_ts},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": button.get("block_id", "b"),
+                "value": button["value"],
+                "action_ts": f"{time.time() if action_ts is None else action_ts:.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
 class SimClock:
     """A clock the demo and tests can move; the app reads time only through it."""
 
@@ -145,28 +180,9 @@ class Harness:
             return resp.status, await resp.text()
 
     async def click(self, user: str, channel: str, button: dict[str, Any], *, message_ts: str = "1.0") -> int:
-        payload = {
-            "type": "block_actions",
-            "team": {"id": self.double.team_id},
-            "user": {"id": user, "team_id": self.double.team_id},
-            "api_app_id": "A0PULSE",
-            "token": "legacy",
-            "trigger_id": f"trigger-{user}-{time.monotonic_ns()}",
-            "channel": {"id": channel},
-            "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
-            "message": {"ts": message_ts},
-            "response_url": self.double.response_url() if hasattr(self.double, "response_url") else "",
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": button["action_id"],
-                    "block_id": button.get("block_id", "b"),
-                    "value": button["value"],
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
-        status, _ = await self.post(urlencode({"payload": json.dumps(payload)}))
+        response_url = self.double.response_url() if hasattr(self.double, "response_url") else ""
+        body = click_body(self.double.team_id, user, channel, button, message_ts=message_ts, response_url=response_url)
+        status, _ = await self.post(body)
         return status
 
     async def submit_view(

@@ -81,6 +81,22 @@ async def _round_count(db: Database) -> int:
         return int(await session.scalar(select(func.count()).select_from(Round)) or 0)
 
 
+async def _rounds_open(survey: int, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`pulse rounds open SURVEY` in a process of its own, as an operator runs it."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "rounds",
+        "open",
+        str(survey),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 async def test_two_clocks_by_mistake_open_the_round_once_and_send_each_delivery_once(
     db_url: str, db: Database, banks: BankRegistry, dm_double: SlackDouble
 ) -> None:
@@ -122,18 +138,7 @@ async def test_a_restarted_clock_finishes_what_a_killed_pulse_rounds_open_left(
             "PULSE_BANKS_DIR": str(ROOT / "no-custom-banks"),
             "PYTHONPATH": str(ROOT),
         }
-        cli = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            "from bot.cli import main; main()",
-            "rounds",
-            "open",
-            str(survey),
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        cli = await _rounds_open(survey, env)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60
         while len(round_messages(double)) < len(users) // 3:
@@ -186,18 +191,7 @@ async def test_a_sender_killed_mid_fan_out_to_100_channels_is_finished_within_30
             "PYTHONPATH": str(ROOT),
         }
         env.pop("PULSE_SEND_LEASE_SECONDS", None)
-        cli = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            "from bot.cli import main; main()",
-            "rounds",
-            "open",
-            str(survey),
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        cli = await _rounds_open(survey, env)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60
         while len(round_messages(double)) < 30:

@@ -12,7 +12,6 @@ import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +20,7 @@ from storage.db import Database
 from storage.models import HeldAnswer
 from surveys.banks import BankRegistry
 from surveys.sending import drain
-from tests.harness import Harness, buttons_of, signed_headers
+from tests.harness import Harness, buttons_of, click_body, signed_headers
 from tests.reliability.conftest import add_survey, open_only, options, platform_for
 from tests.slack_double import SlackDouble
 
@@ -52,27 +51,7 @@ async def app(db_url: str, double: SlackDouble, banks: BankRegistry) -> AsyncIte
 
 
 def _click_body(user: str, button: dict[str, Any], double: SlackDouble) -> str:
-    payload = {
-        "type": "block_actions",
-        "team": {"id": double.team_id},
-        "user": {"id": user, "team_id": double.team_id},
-        "api_app_id": "A0PULSE",
-        "token": "legacy",
-        "trigger_id": f"trigger-{time.monotonic_ns()}",
-        "channel": {"id": SCHOOL},
-        "container": {"type": "message", "channel_id": SCHOOL, "message_ts": "1.0"},
-        "message": {"ts": "1.0"},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": button["action_id"],
-                "block_id": button["block_id"],
-                "value": button["value"],
-                "action_ts": str(time.time()),
-            }
-        ],
-    }
-    return urlencode({"payload": json.dumps(payload)})
+    return click_body(double.team_id, user, SCHOOL, button)
 
 
 async def _responses(db: Database) -> list[tuple[str, str]]:

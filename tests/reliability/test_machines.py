@@ -17,7 +17,6 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -27,7 +26,7 @@ from storage import repo
 from storage.db import Database
 from storage.models import HeldAnswer
 from surveys.pacing import Rate
-from tests.harness import BOT_TOKEN, SIGNING_SECRET, buttons_of, signed_headers
+from tests.harness import BOT_TOKEN, SIGNING_SECRET, buttons_of, click_body, signed_headers
 from tests.reliability.conftest import add_survey, assert_rows_match_messages, round_messages
 from tests.reliability.test_shared_budget import within_budget
 from tests.slack_double import SlackDouble
@@ -100,27 +99,7 @@ async def _until(predicate, limit: float, what: str) -> None:  # type: ignore[no
 
 
 def _click(button: dict[str, object], channel: str, action_ts: float, double: SlackDouble) -> str:
-    payload = {
-        "type": "block_actions",
-        "team": {"id": double.team_id},
-        "user": {"id": PERSON, "team_id": double.team_id},
-        "api_app_id": "A0PULSE",
-        "token": "legacy",
-        "trigger_id": f"trigger-{time.monotonic_ns()}",
-        "channel": {"id": channel},
-        "container": {"type": "message", "channel_id": channel, "message_ts": "1.0"},
-        "message": {"ts": "1.0"},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": button["action_id"],
-                "block_id": button["block_id"],
-                "value": button["value"],
-                "action_ts": f"{action_ts:.6f}",
-            }
-        ],
-    }
-    return urlencode({"payload": json.dumps(payload)})
+    return click_body(double.team_id, PERSON, channel, dict(button), action_ts=action_ts)
 
 
 async def test_two_webs_and_two_clocks_share_one_postgresql(db_url: str, db: Database) -> None:
