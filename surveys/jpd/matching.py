@@ -2,26 +2,32 @@
 
 Hargreaves (2012) starts JPD without a deficit model: each person says what they could offer
 someone else and what they would like to gain from someone else, and groups are formed so that
-every member both teaches and learns. Here a group is a pair in which each offers the other a
-topic the other wants: the 2-cycles of the kidney-exchange formulation. They are found with
-networkx's maximum-weight matching (Edmonds' blossom algorithm): first as many people as can be
-paired at all (`maxcardinality`), then, among those pairings, the most shared topics and the
-most pairs across departments or schools.
+every member both teaches and learns. A group is a cycle of giving (the kidney-exchange
+formulation): a pair in which each offers the other a topic the other wants, or three people in
+which a gives to b, b to c and c to a.
 
-Groups of three (a gives to b, b to c, c to a) are not formed yet: networkx has no cycle packing,
-and a solver that does it (OR-Tools CP-SAT) is a heavier dependency to weigh first.
+The order of preference: as many people in a group as possible; then as few groups of three as
+that allows (a pair is easier to arrange, so a three is there to bring someone in); then the most
+shared topics and the most groups across departments or schools. Pairs come from networkx's
+maximum-weight matching (Edmonds' blossom algorithm); when pairs leave out someone who could be in
+a group of three, the whole packing goes to the HiGHS solver (`packing`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 import networkx as nx
 
-# A pair across departments or schools counts as much as this many extra shared topics.
+from surveys.jpd.packing import Candidate, pack
+
+# A group across departments or schools counts as much as this many extra shared topics.
 MIX_BONUS = 2
+SCORE_CAP = 99
+# Past this many possible threes (a dense pool, where pairs hold nearly everyone), only the threes
+# with someone the pairs left out are offered to the solver, to keep within a second.
+TRIPLE_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,8 @@ class Why:
 
     NOBODY_WANTS = "nobody wanted what they offer"
     NOBODY_OFFERS = "nobody offered what they want"
-    NO_TWO_WAY = "no one who wanted what they offer also offered what they want"
-    TAKEN = "everyone they could pair with was paired with someone else"
+    NO_GROUP = "no pair or three could be formed in which they both give and gain"
+    TAKEN = "everyone they could be grouped with was needed in another group"
 
 
 @dataclass(frozen=True)
@@ -71,38 +77,92 @@ def gives(a: Volunteer, b: Volunteer) -> frozenset[str]:
     return a.offers & b.wants
 
 
-def _weight(a: Volunteer, b: Volunteer) -> int:
-    return len(gives(a, b)) + len(gives(b, a)) + (MIX_BONUS if a.unit != b.unit else 0)
-
-
 def form_groups(volunteers: Sequence[Volunteer]) -> Exchange:
-    """Pairs in which each offers the other something wanted, covering as many people as possible."""
-    by_id = {v.id: v for v in volunteers}
-    graph = nx.Graph()
-    graph.add_nodes_from(sorted(by_id))
-    for a, b in combinations(sorted(volunteers, key=lambda v: v.id), 2):
-        if gives(a, b) and gives(b, a):
-            graph.add_edge(a.id, b.id, weight=_weight(a, b))
-    pairs = sorted(tuple(sorted(p)) for p in nx.max_weight_matching(graph, maxcardinality=True))
-    groups = tuple(_group(by_id[x], by_id[y]) for x, y in pairs)
-    placed = {m for g in groups for m in g.members}
-    unmatched = {v.id: _why(v, volunteers, graph) for v in volunteers if v.id not in placed}
+    """Groups of two or three in which everyone gives and gains, covering as many people as possible."""
+    pool = sorted(volunteers, key=lambda v: v.id)
+    out = [{j for j, b in enumerate(pool) if j != i and gives(a, b)} for i, a in enumerate(pool)]
+    pairs = [(i, j) for i in range(len(pool)) for j in out[i] if j > i and i in out[j]]
+    matched = _pairs(pool, pairs)
+    placed = {m for pair in matched for m in pair}
+    chosen: list[tuple[int, ...]] = list(matched)
+    into = _into(out)
+    # Someone left out who both could give and could gain might fit a three: only then look for threes.
+    left = [i for i in range(len(pool)) if i not in placed and out[i] and into[i]]
+    triples = _triples(out, into) if left else []
+    could = {m for group in pairs + triples for m in group}
+    if could - placed:
+        if len(triples) > TRIPLE_LIMIT:
+            triples = [t for t in triples if not placed.issuperset(t)]
+        candidates = [Candidate(group, _value(pool, group)) for group in pairs + triples]
+        index = {c.members: i for i, c in enumerate(candidates)}
+        packed = pack(len(pool), candidates, start=[index[pair] for pair in matched])
+        chosen = [candidates[i].members for i in packed]
+    groups = tuple(sorted((_group(pool, members) for members in chosen), key=lambda g: g.members))
+    placed_ids = {m for g in groups for m in g.members}
+    unmatched = {v.id: _why(i, out, into, could) for i, v in enumerate(pool) if v.id not in placed_ids}
     return Exchange(groups, unmatched)
 
 
-def _group(a: Volunteer, b: Volunteer) -> Group:
-    return Group(
-        (a.id, b.id),
-        (Giving(a.id, b.id, tuple(sorted(gives(a, b)))), Giving(b.id, a.id, tuple(sorted(gives(b, a))))),
-    )
+def _pairs(pool: Sequence[Volunteer], pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The most pairs, then the most valuable: the blossom algorithm, exact and quick."""
+    graph = nx.Graph()
+    graph.add_weighted_edges_from((i, j, _score(pool, (i, j))) for i, j in pairs)
+    return sorted(tuple(sorted(p)) for p in nx.max_weight_matching(graph, maxcardinality=True))
 
 
-def _why(v: Volunteer, everyone: Iterable[Volunteer], graph: nx.Graph) -> str:
-    others = [o for o in everyone if o.id != v.id]
-    if not any(gives(v, o) for o in others):
+def _into(out: Sequence[set[int]]) -> list[set[int]]:
+    into: list[set[int]] = [set() for _ in out]
+    for i, receivers in enumerate(out):
+        for j in receivers:
+            into[j].add(i)
+    return into
+
+
+def _triples(out: Sequence[set[int]], into: Sequence[set[int]]) -> list[tuple[int, int, int]]:
+    """Every set of three in which giving goes round (either way), each set once, sorted."""
+    found = set()
+    for a, receivers in enumerate(out):
+        for b in receivers:
+            if b > a:
+                for c in out[b] & into[a]:
+                    if c > a and c != b:
+                        found.add(tuple(sorted((a, b, c))))
+    return sorted(found)  # type: ignore[arg-type]
+
+
+def _givings(pool: Sequence[Volunteer], members: Sequence[int]) -> list[Giving]:
+    return [
+        Giving(pool[a].id, pool[b].id, tuple(sorted(gives(pool[a], pool[b]))))
+        for a in members
+        for b in members
+        if a != b and gives(pool[a], pool[b])
+    ]
+
+
+def _score(pool: Sequence[Volunteer], members: Sequence[int]) -> int:
+    """Shared topics, and a bonus when the group spans departments or schools."""
+    topics = sum(len(g.topics) for g in _givings(pool, members))
+    mixed = len({pool[m].unit for m in members}) > 1
+    return min(topics + (MIX_BONUS if mixed else 0), SCORE_CAP)
+
+
+def _value(pool: Sequence[Volunteer], members: Sequence[int]) -> float:
+    """Whole numbers ordered as the preference says: people first, then fewer threes, then score."""
+    n = len(pool)
+    three = SCORE_CAP * (n + 1)  # more than any difference in scores
+    person = three * (n + 1)  # more than any difference in threes and scores
+    return float(person * len(members) - (three if len(members) == 3 else 0) + _score(pool, members))
+
+
+def _group(pool: Sequence[Volunteer], members: Sequence[int]) -> Group:
+    return Group(tuple(pool[m].id for m in sorted(members)), tuple(_givings(pool, sorted(members))))
+
+
+def _why(i: int, out: Sequence[set[int]], into: Sequence[set[int]], could: set[int]) -> str:
+    if not out[i]:
         return Why.NOBODY_WANTS
-    if not any(gives(o, v) for o in others):
+    if not into[i]:
         return Why.NOBODY_OFFERS
-    if graph.degree(v.id) == 0:
-        return Why.NO_TWO_WAY
+    if i not in could:
+        return Why.NO_GROUP
     return Why.TAKEN

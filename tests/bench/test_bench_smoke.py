@@ -109,4 +109,7 @@ async def test_floor(tmp_path: Path) -> None:
 async def test_jpd() -> None:
     outcome = await jpd.run(people=30, repeats=1)
     assert _failed(outcome) == []
-    assert outcome.figures["grouped"] + outcome.figures["unmatched"] == 30
+    for pool in jpd.POOLS:
+        figures = outcome.figures[pool]
+        assert figures["grouped"] + figures["unmatched"] == 30
+        assert figures["grouped"] >= figures["grouped_by_pairs_alone"]
