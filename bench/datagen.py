@@ -173,9 +173,18 @@ def _rows(
                     group = (option.value, option.score, valence)
                     sealed[group] = sealed.get(group, 0) + 1
                 for (value, score, valence), n in sorted(sealed.items()):
-                    row = {"round_id": round_id, "bank_id": bank.id, "item_id": item_id, "facet": "",
-                           "segment": channel, "score": score, "valence": valence, "option": value,
-                           "bank_version": bank.version, "n": n}
+                    row = {
+                        "round_id": round_id,
+                        "bank_id": bank.id,
+                        "item_id": item_id,
+                        "facet": "",
+                        "segment": channel,
+                        "score": score,
+                        "valence": valence,
+                        "option": value,
+                        "bank_version": bank.version,
+                        "n": n,
+                    }
                     yield tuple(row[c] for c in COLUMNS)
             gen.groups += len(channels)
 

@@ -43,9 +43,7 @@ def _series(ax: Axes, xs: list[int], ys: list[float | None], complete: list[bool
         if before:
             j = before[-1]
             ax.plot([xs[j], xs[i]], [values[j], values[i]], ls="--", color=style["color"], lw=style.get("lw", 1.5))
-        ax.plot(
-            [xs[i]], [values[i]], marker="o", ls="none", mfc="white", mec=style["color"], ms=style.get("ms", 6) + 1
-        )
+        ax.plot([xs[i]], [values[i]], marker="o", ls="none", mfc="white", mec=style["color"], ms=style.get("ms", 6) + 1)
 
 
 def _audit_panel(ax: Axes, audit: Audit, partnership: bool) -> None:

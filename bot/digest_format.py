@@ -118,7 +118,7 @@ def cycle_dates(point: IndexPoint) -> str:
 
 
 def cycle_label(point: IndexPoint) -> str:
-    """"cycle 1 (7 Sep–28 Sep)", "cycle 2 so far (from 5 Oct)"."""
+    """ "cycle 1 (7 Sep–28 Sep)", "cycle 2 so far (from 5 Oct)"."""
     dates = cycle_dates(point)
     label = point.label if point.complete else f"{point.label} so far"
     return f"{label} ({dates})" if dates else label

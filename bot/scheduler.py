@@ -11,15 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.context import Context
+from bot.jpd_wiring import exchange_platform
 from storage import repo
 from storage.leadership import ClockLock
 from surveys import operations
 from surveys.calendar import round_trigger
 from surveys.closing import awaiting_scrub, close_due_rounds
+from surveys.jpd.exchange import close_due as close_due_exchanges
+from surveys.jpd.notices import send_due_notices
 from surveys.management import missing_banks, missing_banks_text
 from surveys.reminders import send_due_reminders
 from surveys.schedule import trigger
@@ -58,6 +62,16 @@ class Clock:
             "interval",
             seconds=OUTBOX_SECONDS,
             id="outbox",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+        # A JPD exchange past its deadline is closed, and its introductions sent, within seconds.
+        self.scheduler.add_job(
+            self.exchanges,
+            "interval",
+            seconds=OUTBOX_SECONDS,
+            id="jpd",
             replace_existing=True,
             coalesce=True,
             max_instances=1,
@@ -152,6 +166,15 @@ class Clock:
                 self.ctx.counters.add("scrub", "postponed")
         except Exception:
             log.exception("closing rounds failed")
+
+    async def exchanges(self) -> None:
+        ctx = self.ctx
+        try:
+            for closed in await close_due_exchanges(ctx.db, ctx.clock()):
+                log.info("exchange %s closed: %s groups", closed.exchange_id, closed.groups)
+            await send_due_notices(ctx.db, partial(exchange_platform, ctx), ctx.clock())
+        except Exception:
+            log.exception("closing JPD exchanges or sending their notices failed")
 
     async def remind(self) -> None:
         ctx = self.ctx

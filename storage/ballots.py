@@ -266,8 +266,14 @@ async def seal(session: AsyncSession, round_id: int) -> Sealed:
     rows = await session.execute(grouped)
     counts = [{**dict(zip(COUNT_COLUMNS, row[:-1], strict=True)), "n": int(row[-1])} for row in rows]
     ballots = (
-        await session.execute(select(HeldAnswer).where(HeldAnswer.round_id == round_id, HeldAnswer.picks.is_not(None)))
-    ).scalars().all()
+        (
+            await session.execute(
+                select(HeldAnswer).where(HeldAnswer.round_id == round_id, HeldAnswer.picks.is_not(None))
+            )
+        )
+        .scalars()
+        .all()
+    )
     counts += ballot_counts(round_id, ballots)
     if counts:
         # One executemany in the groups' own order: nothing of the order answers came in survives.

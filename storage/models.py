@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -325,3 +326,87 @@ class TeamsConversation(Base):
     installed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+# -- the JPD exchange: not anonymous; names are the point, and the invitation says so -----------
+
+
+class JpdTopic(Base):
+    """A practice topic a coordinator keeps for exchanges. `scope` is the workspace or tenant
+    ("" for a single-workspace install). Removed topics are kept, hidden, so that a scope with no
+    rows at all is one that never changed the starter list."""
+
+    __tablename__ = "jpd_topics"
+    __table_args__ = (UniqueConstraint("scope", "slug", name="uq_jpd_topic"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), default="")
+    slug: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(100))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class JpdExchange(Base):
+    """One exchange: an invitation open until its deadline, then groups formed once."""
+
+    __tablename__ = "jpd_exchanges"
+    # At most one open exchange per scope, whichever process opens it.
+    __table_args__ = (
+        Index(
+            "uq_jpd_open_exchange",
+            "scope",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), default="")
+    platform: Mapped[str] = mapped_column(String(16), default="slack")
+    # "staff": people answer for themselves; "schools": each school's coordinator for the school.
+    kind: Mapped[str] = mapped_column(String(16), default="staff")
+    channel: Mapped[str] = mapped_column(String(64))
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    # The topics as they stood at opening: [{"slug": ..., "label": ...}].
+    topics: Mapped[list[Any]] = mapped_column(JSON)
+    invitation_ref: Mapped[str | None] = mapped_column(String(64), default=None)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Set in the same transaction as closed_at: {"groups": [...], "unmatched": {...}}.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class JpdEntry(Base):
+    """One person's (or, for schools, one school's) answer to an exchange."""
+
+    __tablename__ = "jpd_entries"
+    __table_args__ = (UniqueConstraint("exchange_id", "person", name="uq_jpd_entry"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("jpd_exchanges.id", ondelete="CASCADE"), index=True)
+    person: Mapped[str] = mapped_column(String(64))
+    # Department (staff) or school (schools): groups across units are preferred.
+    unit: Mapped[str] = mapped_column(String(100), default="")
+    offers: Mapped[list[Any]] = mapped_column(JSON)
+    wants: Mapped[list[Any]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JpdNotice(Base):
+    """A message owed after an exchange closes: a group's introduction, a word to someone left
+    out, or the coordinator's summary. Written with the result; sent and marked by the outbox."""
+
+    __tablename__ = "jpd_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("jpd_exchanges.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "group", "unmatched", "summary"
+    to: Mapped[list[Any]] = mapped_column(JSON)  # people, or [channel] for the summary
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -45,9 +45,7 @@ async def answer_counts(session: AsyncSession, round_ids: Sequence[int]) -> list
         SealedCount.valence,
     )
     stmt = (
-        select(*grain, func.sum(SealedCount.n))
-        .where(SealedCount.round_id.in_(sorted(set(round_ids))))
-        .group_by(*grain)
+        select(*grain, func.sum(SealedCount.n)).where(SealedCount.round_id.in_(sorted(set(round_ids)))).group_by(*grain)
     )
     return [
         AnswerCount(int(r), str(i), str(f), str(s), int(sc), int(v), int(n))

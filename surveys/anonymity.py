@@ -80,7 +80,6 @@ def hide(counts: Mapping[str, int], k: int) -> Hiding:
     return Hiding(frozenset(small), frozenset(extra))
 
 
-
 def unanimous(n: int, *shown: int) -> bool:
     """A figure that tells every person's answer: one of its shown counts is none or all of `n`.
 

@@ -30,6 +30,7 @@ class Action(StrEnum):
     RESULTS = "see results"
     VIEW_HOLIDAYS = "see holidays"
     CHANGE_HOLIDAYS = "change holidays"
+    EXCHANGES = "run JPD exchanges"
 
 
 class Need(StrEnum):
@@ -55,6 +56,7 @@ POLICY: dict[Action, Need] = {
     Action.STATUS: Need.COORDINATOR,
     Action.VIEW_HOLIDAYS: Need.COORDINATOR,
     Action.CHANGE_HOLIDAYS: Need.COORDINATOR,
+    Action.EXCHANGES: Need.COORDINATOR,
 }
 
 

@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 from bot.commands import parser as p
 from bot.commands.forms import FormErrors, SurveyForm
+from bot.commands.jpd import ExchangeCommands, scope_of
 from bot.context import Context
 from storage.models import Holiday, Round, Survey
 from surveys import calendar, management, operations, round_control
 from surveys.digest import Digest
+from surveys.jpd.notices import ExchangePlatform
 from surveys.platform import ChatPlatform, PlatformError
 from surveys.roles import POLICY, Action, Facts, Need, may, refusal
 
@@ -42,6 +44,13 @@ ACTIONS: dict[type[p.Command], Action] = {
     p.HolidaysAdd: Action.CHANGE_HOLIDAYS,
     p.HolidaysList: Action.VIEW_HOLIDAYS,
     p.HolidaysRemove: Action.CHANGE_HOLIDAYS,
+    p.JpdOpen: Action.EXCHANGES,
+    p.JpdClose: Action.EXCHANGES,
+    p.JpdStatus: Action.EXCHANGES,
+    p.JpdSummary: Action.EXCHANGES,
+    p.JpdTopics: Action.EXCHANGES,
+    p.JpdTopicAdd: Action.EXCHANGES,
+    p.JpdTopicRemove: Action.EXCHANGES,
 }
 
 
@@ -50,6 +59,8 @@ class Caller:
     user_id: str
     # The Slack workspace (team id) or Teams tenant the request came from.
     workspace_id: str | None
+    # Where the command was typed (a JPD invitation is posted there).
+    channel: str | None = None
 
 
 class Directory(Protocol):
@@ -125,10 +136,12 @@ class Commands:
         *,
         prefix: str = "/pulse",
         escape: Callable[[str], str] = str,
+        exchanges: ExchangePlatform | None = None,
     ) -> None:
         self.ctx = ctx
         self.directory = directory
         self.platform = platform
+        self.exchanges = ExchangeCommands(ctx, exchanges, prefix=prefix, escape=escape)
         self.prefix = prefix
         # What a typed name needs before it goes into the platform's markup (Slack: <, >, &).
         self.escape = escape
@@ -292,6 +305,24 @@ class Commands:
                 )
             case p.HolidaysAdd() | p.HolidaysList() | p.HolidaysRemove():
                 return await self._holidays(command, caller)
+            case (
+                p.JpdOpen()
+                | p.JpdClose()
+                | p.JpdStatus()
+                | p.JpdSummary()
+                | p.JpdTopics()
+                | p.JpdTopicAdd()
+                | p.JpdTopicRemove()
+            ):
+                tz = await self.directory.timezone(caller) if isinstance(command, p.JpdOpen) else None
+                text = await self.exchanges.run(
+                    command,
+                    scope=scope_of(self.ctx, caller.workspace_id),
+                    user=caller.user_id,
+                    channel=caller.channel,
+                    timezone=tz,
+                )
+                return Reply(text)
         return Reply(p.help_text(self.prefix))
 
     async def _close(self, caller: Caller, survey: Survey | None) -> Outcome:

@@ -104,6 +104,43 @@ class HolidaysRemove(_Command):
     holiday_id: SurveyId
 
 
+class JpdOpen(_Command):
+    verb: Literal["jpd open"] = "jpd open"
+    kind: Literal["staff", "schools"] = "staff"
+    day: dt.date
+    # None: the end of the school day (JPD_DEFAULT_TIME) in the coordinator's time zone.
+    at: dt.time | None = None
+
+
+class JpdClose(_Command):
+    verb: Literal["jpd close"] = "jpd close"
+
+
+class JpdStatus(_Command):
+    verb: Literal["jpd status"] = "jpd status"
+
+
+class JpdSummary(_Command):
+    verb: Literal["jpd summary"] = "jpd summary"
+    exchange_id: SurveyId | None = None
+
+
+class JpdTopics(_Command):
+    verb: Literal["jpd topics"] = "jpd topics"
+
+
+class JpdTopicAdd(_Command):
+    verb: Literal["jpd topics add"] = "jpd topics add"
+    label: Annotated[str, Field(min_length=1, max_length=MAX_LABEL)]
+
+
+class JpdTopicRemove(_Command):
+    verb: Literal["jpd topics remove"] = "jpd topics remove"
+    name: Annotated[str, Field(min_length=1, max_length=MAX_LABEL)]
+
+
+JpdCommand = JpdOpen | JpdClose | JpdStatus | JpdSummary | JpdTopics | JpdTopicAdd | JpdTopicRemove
+
 Command = (
     Help
     | ListSurveys
@@ -121,6 +158,7 @@ Command = (
     | HolidaysAdd
     | HolidaysList
     | HolidaysRemove
+    | JpdCommand
 )
 
 # (syntax, what it does): one line each in `help`, and the usage shown after a mistake.
@@ -141,6 +179,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "holidays": (
         "holidays add ID|all FROM [TO] [LABEL] · holidays list [ID] · holidays remove N",
         "term breaks, when no rounds are sent (dates as YYYY-MM-DD)",
+    ),
+    "jpd": (
+        "jpd open [schools] YYYY-MM-DD [HH:MM] · jpd status · jpd close · jpd summary [N] · "
+        "jpd topics [add NAME | remove NAME]",
+        "a joint practice development exchange (named, not anonymous): who could offer what, who would "
+        "like to gain what, introduced in groups of two or three at the deadline",
     ),
 }
 ALIASES = {"list": "surveys", "survey": "surveys", "bank": "banks", "holiday": "holidays", "?": "help"}
@@ -183,7 +227,8 @@ _ID = re.compile(r"^#?(\d{1,9})$")
 def _number(token: str, verb: str, what: str = "survey") -> int:
     match = _ID.match(token)
     if match is None or int(match.group(1)) < 1:
-        raise UsageError(f"'{_clip(token)}' is not a {what} number.", verb)
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise UsageError(f"'{_clip(token)}' is not {article} {what} number.", verb)
     return int(match.group(1))
 
 
@@ -218,6 +263,8 @@ def parse(text: str) -> Command:
         raise UsageError(f"There is no command '{_clip(tokens[0])}'.{hint}")
     if verb == "holidays":
         return _holidays(args)
+    if verb == "jpd":
+        return _jpd(args)
     if verb == "surveys" and args and args[0].lower() == "list":
         args = args[1:]
     if verb == "help":
@@ -287,6 +334,51 @@ def _holidays(args: list[str]) -> Command:
     raise UsageError(f"`holidays` does not know '{_clip(action)}'.", verb)
 
 
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def _time(token: str, verb: str) -> dt.time:
+    match = _TIME.match(token)
+    if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise UsageError(f"'{_clip(token)}' is not a time of day; write it as HH:MM, e.g. 15:30.", verb)
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+def _jpd(args: list[str]) -> Command:
+    verb = "jpd"
+    action = args[0].lower() if args else "status"
+    rest = args[1:]
+    if action == "open":
+        kind: Literal["staff", "schools"] = "staff"
+        if rest and rest[0].lower() in ("schools", "staff"):
+            kind = "schools" if rest[0].lower() == "schools" else "staff"
+            rest = rest[1:]
+        if not rest:
+            raise UsageError("Say when it closes: the deadline's date, and a time if not the end of the day.", verb)
+        _at_most(rest, 2, verb)
+        return JpdOpen(kind=kind, day=_date(rest[0], verb), at=_time(rest[1], verb) if len(rest) > 1 else None)
+    if action in ("close", "status"):
+        _at_most(rest, 0, verb)
+        return JpdClose() if action == "close" else JpdStatus()
+    if action in ("summary", "results"):
+        _at_most(rest, 1, verb)
+        return JpdSummary(exchange_id=_number(rest[0], verb, "exchange") if rest else None)
+    if action in ("topics", "topic"):
+        sub = rest[0].lower() if rest else "list"
+        words = " ".join(rest[1:])
+        if sub == "list":
+            _at_most(rest, 1, verb)
+            return JpdTopics()
+        if sub not in ("add", "remove", "delete"):
+            raise UsageError(f"`jpd topics` does not know '{_clip(sub)}': use `add` or `remove`.", verb)
+        if not words:
+            raise UsageError("Say which topic, by its name.", verb)
+        if len(words) > MAX_LABEL:
+            raise UsageError(f"A topic's name is at most {MAX_LABEL} characters.", verb)
+        return JpdTopicAdd(label=words) if sub == "add" else JpdTopicRemove(name=words)
+    raise UsageError(f"`jpd` does not know '{_clip(action)}'.", verb)
+
+
 def unparse(command: Command) -> str:
     """The text that parses back to `command`."""
     match command:
@@ -303,7 +395,16 @@ def unparse(command: Command) -> str:
             return f"holidays list {sid}" if sid is not None else "holidays list"
         case HolidaysRemove(holiday_id=hid):
             return f"holidays remove {hid}"
-        case ListSurveys() | NewSurvey() | ListBanks():
+        case ListSurveys() | NewSurvey() | ListBanks() | JpdClose() | JpdStatus() | JpdTopics():
             return command.verb
+        case JpdOpen(kind=kind, day=day, at=at):
+            words = ["jpd open"] + (["schools"] if kind == "schools" else []) + [day.isoformat()]
+            return " ".join(words + ([at.strftime("%H:%M")] if at is not None else []))
+        case JpdSummary(exchange_id=eid):
+            return f"jpd summary {eid}" if eid is not None else "jpd summary"
+        case JpdTopicAdd(label=label):
+            return f"jpd topics add {label}"
+        case JpdTopicRemove(name=name):
+            return f"jpd topics remove {name}"
         case _:
             return f"{command.verb} {command.survey_id}"

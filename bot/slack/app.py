@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.context import Context
 from bot.slack.authorize import single_workspace
-from bot.slack.listeners import answers, checkins, commands, comments, home, modals
+from bot.slack.listeners import answers, checkins, commands, comments, home, jpd, modals
 from bot.slack.oauth import oauth_settings
 from bot.slack.platform import make_client
 from bot.slack.roles import GroupCache
@@ -46,4 +46,5 @@ def build_slack_app(ctx: Context) -> AsyncApp:
     commands.register(app, ctx, groups)
     modals.register(app, ctx, groups)
     home.register(app, ctx, groups)
+    jpd.register(app, ctx)
     return app

@@ -208,9 +208,7 @@ def picks_view(
     blocks.append(
         {
             "type": "context",
-            "elements": [
-                text_object(":lock: " + PICKS_NOTE)
-            ],
+            "elements": [text_object(":lock: " + PICKS_NOTE)],
         }
     )
     return {

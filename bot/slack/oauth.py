@@ -47,6 +47,7 @@ BOT_SCOPES = (
     "groups:read",
     "im:history",
     "im:write",
+    "mpim:write",
     "usergroups:read",
     "users:read",
 )

@@ -79,9 +79,7 @@ def _data_loc(data: Any, err_loc: tuple[str | int, ...]) -> tuple[str | int, ...
 
 def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     items: list[Any] = data["items"] if isinstance(data.get("items"), list) else []
-    refs = [
-        ItemRefs(i.get("id"), i.get("scale"), i.get("dimension")) if isinstance(i, dict) else None for i in items
-    ]
+    refs = [ItemRefs(i.get("id"), i.get("scale"), i.get("dimension")) if isinstance(i, dict) else None for i in items]
     scales = data.get("scales")
     dims: list[Any] = data["dimensions"] if isinstance(data.get("dimensions"), list) else []
     return reference_problems(

@@ -31,9 +31,7 @@ def hidden_note(k: int, below: int, complementary: int, alike: int = 0) -> str:
     if complementary:
         parts.append(f"{complementary} more hidden so that totals cannot reveal {'them' if below != 1 else 'it'}")
     if alike:
-        parts.append(
-            f"{alike} hidden because a share of 0 % or 100 % would tell what each person there answered"
-        )
+        parts.append(f"{alike} hidden because a share of 0 % or 100 % would tell what each person there answered")
     return "Hidden for anonymity: " + ", and ".join(parts) + ". Pooled figures leave hidden ones out."
 
 

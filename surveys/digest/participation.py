@@ -60,9 +60,7 @@ def participation(frame: Frame) -> Participation:
     )
 
 
-def with_open_rounds(
-    found: Participation, rounds: Sequence[Round], held: Sequence[HeldCount], k: int
-) -> Participation:
+def with_open_rounds(found: Participation, rounds: Sequence[Round], held: Sequence[HeldCount], k: int) -> Participation:
     """The trend with each open round's figures from what it holds, coarsened (surveys/anonymity.py)."""
     by_seq = {r.seq: r for r in rounds}
     per_item: dict[tuple[int, str], dict[str, int]] = {}

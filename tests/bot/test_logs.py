@@ -35,9 +35,7 @@ def restore_levels() -> Iterator[None]:
         (logging.ERROR, logging.ERROR, logging.ERROR),
     ],
 )
-def test_the_level_reaches_the_libraries_but_never_opens_the_chatty_ones(
-    level: int, chatty: int, routine: int
-) -> None:
+def test_the_level_reaches_the_libraries_but_never_opens_the_chatty_ones(level: int, chatty: int, routine: int) -> None:
     quiet_chatty_loggers(level)
     assert {logging.getLogger(n).getEffectiveLevel() for n in CHATTY} == {chatty}
     assert {logging.getLogger(n).getEffectiveLevel() for n in ROUTINE} == {routine}

@@ -45,10 +45,10 @@ def workspace_double(**extra: Any) -> SlackDouble:
     )
 
 
-async def pulse(app: Harness, user: str, text: str) -> dict[str, Any]:
+async def pulse(app: Harness, user: str, text: str, *, channel: str = "C0COORD") -> dict[str, Any]:
     """Run `/pulse text` as `user` and return the body of the reply sent to its response_url."""
     before = len(app.double.responses)
-    assert await app.command(user, text) == 200
+    assert await app.command(user, text, channel=channel) == 200
     await app.wait_for(lambda: len(app.double.responses) > before)
     return app.double.responses[before]["body"]
 

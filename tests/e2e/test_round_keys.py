@@ -90,7 +90,9 @@ async def test_the_secret_and_the_members_re_derive_every_key_while_open_and_non
 
 
 async def test_two_databases_with_the_same_settings_give_one_person_different_keys(
-    app: Harness, double: SlackDouble, tmp_path  # type: ignore[no-untyped-def]
+    app: Harness,
+    double: SlackDouble,
+    tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     first = await open_round(app, double, bank_ids=[STATEMENTS], items_per_round=1)
     async with app.db.session() as session:

@@ -33,9 +33,7 @@ async def _until(predicate, limit: float = 10.0) -> float:  # type: ignore[no-un
     return loop.time() - started
 
 
-async def test_one_of_two_clocks_leads_and_the_other_takes_over_when_it_stops(
-    db_url: str, banks: BankRegistry
-) -> None:
+async def test_one_of_two_clocks_leads_and_the_other_takes_over_when_it_stops(db_url: str, banks: BankRegistry) -> None:
     async with SlackDouble() as double:
         clocks = []
         for _ in range(2):

@@ -27,10 +27,7 @@ async def test_migrated_schema_matches_the_models(db_url: str) -> None:
 
     def diff(connection):  # type: ignore[no-untyped-def]
         context = MigrationContext.configure(connection, opts={"compare_type": False})
-        return [
-            d for d in compare_metadata(context, Base.metadata)
-            if not any(t in repr(d) for t in LIBRARY_TABLES)
-        ]
+        return [d for d in compare_metadata(context, Base.metadata) if not any(t in repr(d) for t in LIBRARY_TABLES)]
 
     async with engine.connect() as conn:
         differences = await conn.run_sync(diff)

@@ -57,8 +57,10 @@ def test_nothing_hidden_when_all_large_and_empty_cells_ignored() -> None:
     assert hide({"a": 5, "b": 8, "c": 0}, 5).hidden == set()
 
 
-@given(st.dictionaries(st.text("abcdefgh", min_size=1, max_size=2), st.integers(0, 40), min_size=1, max_size=8),
-       st.integers(1, 10))
+@given(
+    st.dictionaries(st.text("abcdefgh", min_size=1, max_size=2), st.integers(0, 40), min_size=1, max_size=8),
+    st.integers(1, 10),
+)
 def test_hidden_cells_never_add_up_to_a_small_group(counts: dict[str, int], k: int) -> None:
     """Total minus the shown cells is the hidden cells' sum: it must be 0 or at least k, or the total is tiny."""
     hiding = hide(counts, k)

@@ -155,6 +155,7 @@ async def test_one_answer_that_cannot_be_written_does_not_sink_the_others(db: Da
     rec = recorder(db, banks)
     for round_ in (kept, gone):
         assert (await record(rec, click(round_, "agree"), "U0")).outcome is Outcome.RECORDED
+
     # A fault in the database for the one round's rows (here injected at the driver) fails the batch.
     def fail_gone(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
         rows = parameters if many else [parameters]

@@ -29,6 +29,7 @@ from bot.commands.parser import UsageError, parse
 from bot.context import Context
 from bot.slack.blocks import esc
 from bot.slack.digest_blocks import digest_blocks
+from bot.slack.exchange import SlackExchange
 from bot.slack.listeners.home import publish_home
 from bot.slack.roles import GroupCache, SlackDirectory
 from bot.slack.views import (
@@ -51,14 +52,17 @@ MAX_RESPONSES = 4  # a response_url takes five posts; keep one spare
 
 
 def commands_for(ctx: Context, client: AsyncWebClient, groups: GroupCache) -> Commands:
-    return Commands(ctx, SlackDirectory(client, ctx.settings, groups), ctx.platform, escape=esc)
+    return Commands(
+        ctx, SlackDirectory(client, ctx.settings, groups), ctx.platform, escape=esc, exchanges=SlackExchange(client)
+    )
 
 
 def caller_of(body: dict[str, Any]) -> Caller:
     user = body.get("user") or {}
     user_id = body.get("user_id") or user.get("id") or ""
     team = body.get("team_id") or (body.get("team") or {}).get("id") or user.get("team_id")
-    return Caller(str(user_id), str(team) if team else None)
+    channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
+    return Caller(str(user_id), str(team) if team else None, str(channel) if channel else None)
 
 
 async def usergroup_options(client: AsyncWebClient) -> list[tuple[str, str]]:

@@ -54,6 +54,15 @@ from bot.commands import parser as p
             "holidays add all 2026-12-21",
             p.HolidaysAdd(survey_id=None, starts=dt.date(2026, 12, 21), ends=dt.date(2026, 12, 21)),
         ),
+        ("jpd", p.JpdStatus()),
+        ("jpd open 2026-12-04", p.JpdOpen(day=dt.date(2026, 12, 4))),
+        ("JPD open Schools 2026-12-04 9:30", p.JpdOpen(kind="schools", day=dt.date(2026, 12, 4), at=dt.time(9, 30))),
+        ("jpd close", p.JpdClose()),
+        ("jpd summary", p.JpdSummary()),
+        ("jpd results #2", p.JpdSummary(exchange_id=2)),
+        ("jpd topics", p.JpdTopics()),
+        ("jpd topics add Retrieval  quizzes", p.JpdTopicAdd(label="Retrieval quizzes")),
+        ("jpd topics remove feedback", p.JpdTopicRemove(name="feedback")),
     ],
 )
 def test_parses(text: str, expected: p.Command) -> None:
@@ -80,6 +89,16 @@ def test_parses(text: str, expected: p.Command) -> None:
         ("holidays add x 2026-10-26", "'x' is not a survey number", "holidays add"),
         ("holidays remove", "Say which holiday", "holidays remove N"),
         ("holidays rename 3", "does not know 'rename'", "holidays add"),
+        ("jpd open", "Say when it closes", "jpd open [schools] YYYY-MM-DD [HH:MM]"),
+        ("jpd open 04/12/2026", "not a date", "jpd open"),
+        ("jpd open 2026-12-04 5pm", "not a time of day", "jpd open"),
+        ("jpd open 2026-12-04 24:00", "not a time of day", "jpd open"),
+        ("jpd open 2026-12-04 15:00 extra", "Too many words", "jpd open"),
+        ("jpd topics add", "Say which topic", "jpd topics [add NAME | remove NAME]"),
+        ("jpd topics rename x", "does not know 'rename'", "jpd topics"),
+        ("jpd topics add " + "x" * 101, "at most 100", "jpd topics"),
+        ("jpd summary x", "'x' is not an exchange number", "jpd summary [N]"),
+        ("jpd dance", "does not know 'dance'", "jpd open"),
     ],
 )
 def test_mistakes_say_what_is_wrong_and_show_the_usage(text: str, problem: str, usage: str) -> None:
@@ -136,6 +155,13 @@ words = st.sampled_from(
         "12",
         "new",
         "help",
+        "jpd",
+        "open",
+        "close",
+        "topics",
+        "schools",
+        "15:30",
+        "summary",
     ]
 )
 
@@ -164,6 +190,18 @@ commands = st.one_of(
     ),
     st.builds(p.HolidaysList, survey_id=st.none() | survey_ids),
     st.builds(p.HolidaysRemove, holiday_id=survey_ids),
+    st.just(p.JpdClose()),
+    st.just(p.JpdStatus()),
+    st.just(p.JpdTopics()),
+    st.builds(p.JpdSummary, exchange_id=st.none() | survey_ids),
+    st.builds(
+        p.JpdOpen,
+        kind=st.sampled_from(["staff", "schools"]),
+        day=dates,
+        at=st.none() | st.times().map(lambda t: t.replace(second=0, microsecond=0)),
+    ),
+    labels.map(lambda ws: p.JpdTopicAdd(label=" ".join(ws))),
+    labels.map(lambda ws: p.JpdTopicRemove(name=" ".join(ws))),
     st.tuples(st.none() | survey_ids, dates, st.integers(0, 30), labels).map(
         lambda t: p.HolidaysAdd(survey_id=t[0], starts=t[1], ends=t[1] + dt.timedelta(days=t[2]), label=" ".join(t[3]))
     ),

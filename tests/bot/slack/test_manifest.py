@@ -21,13 +21,14 @@ ROOT = Path(__file__).resolve().parents[3]
 MANIFESTS = [ROOT / "slack" / "manifest.yaml", ROOT / "slack" / "manifest.socket.yaml"]
 
 # Web API method (as slack_sdk names it) -> bot scopes it needs, for the conversation types the
-# product uses: public and private channels, and one-to-one DMs (never group DMs).
+# product uses: public and private channels, one-to-one DMs, and group DMs for introducing a JPD
+# exchange's groups.
 SCOPES: dict[str, set[str]] = {
     "chat_postMessage": {"chat:write"},
     "chat_postEphemeral": {"chat:write"},
     "chat_update": {"chat:write"},
     "chat_delete": {"chat:write"},
-    "conversations_open": {"im:write"},
+    "conversations_open": {"im:write", "mpim:write"},
     "conversations_members": {"channels:read", "groups:read"},
     "conversations_info": {"channels:read", "groups:read"},
     # Looked through for an earlier post of a delivery: school channels and people's DMs.

@@ -162,6 +162,10 @@ async def removed_holiday(app: Harness, w: World, reply: dict[str, Any] | None) 
     assert reply is not None and "Removed holiday" in reply["text"]
 
 
+async def saw_topics(app: Harness, w: World, reply: dict[str, Any] | None) -> None:
+    assert reply is not None and "*JPD topics* (12)" in reply["text"] and "Feedback pupils act on" in reply["text"]
+
+
 ANYONE, LEADERS_TOO, COORDINATOR_ONLY = "anyone", "leaders", "coordinators"
 # (text, who may, what happens, replies?)
 CASES: list[tuple[str, str, Check, bool]] = [
@@ -182,6 +186,8 @@ CASES: list[tuple[str, str, Check, bool]] = [
     ("holidays add {id} 2026-10-26 2026-10-30 Half term", COORDINATOR_ONLY, added_holiday, True),
     ("holidays list", COORDINATOR_ONLY, listed_holidays, True),
     ("holidays remove {hid}", COORDINATOR_ONLY, removed_holiday, True),
+    # Opening, answering and closing an exchange: tests/e2e/test_jpd_flow.py.
+    ("jpd topics", COORDINATOR_ONLY, saw_topics, True),
 ]
 ROLES = {"coordinator": ADMIN, "leader": LEADER, "staff": STAFF, "outsider": OUTSIDER}
 ALLOWED = {

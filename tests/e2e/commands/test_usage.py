@@ -150,6 +150,8 @@ async def test_a_survey_whose_bank_is_gone_is_flagged_to_coordinators_and_in_the
         await clock.sync()
         await clock.sync()
     warned = [r.getMessage() for r in caplog.records if "not loaded" in r.getMessage()]
-    assert warned == [f"survey {survey.id}: bank 'a-bank-since-removed' is not loaded, so no round can go out: "
-                      "put its file back in PULSE_BANKS_DIR (`pulse banks validate` says what is wrong with it) "
-                      "or edit the survey to use another bank"]
+    assert warned == [
+        f"survey {survey.id}: bank 'a-bank-since-removed' is not loaded, so no round can go out: "
+        "put its file back in PULSE_BANKS_DIR (`pulse banks validate` says what is wrong with it) "
+        "or edit the survey to use another bank"
+    ]

@@ -1,0 +1,27 @@
+"""Which chat platform sends a JPD exchange's messages, from the process's own wiring.
+
+An exchange remembers the platform it was opened on and its scope (the workspace, with OAuth
+installs); the clock asks here for the adapter that reaches it.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from storage.models import JpdExchange
+from surveys.jpd.notices import ExchangePlatform
+from surveys.platform import PlatformError
+
+
+async def exchange_platform(ctx: Context, exchange: JpdExchange) -> ExchangePlatform:
+    from bot.slack.exchange import SlackExchange
+    from bot.slack.oauth import InstalledWorkspaces
+    from bot.slack.platform import SlackPlatform
+
+    # Slack beside Teams: the router's primary is Slack's.
+    slack = getattr(ctx.platform, "primary", ctx.platform)
+    if exchange.platform == "slack":
+        if isinstance(slack, SlackPlatform):
+            return SlackExchange(slack.client)
+        if isinstance(slack, InstalledWorkspaces):
+            return SlackExchange((await slack.for_workspace(exchange.scope)).client)
+    raise PlatformError(f"{exchange.platform}: not set up in this process", transient=True)
