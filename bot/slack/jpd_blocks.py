@@ -221,7 +221,9 @@ def partnership_blocks(partnership: Partnership) -> list[Block]:
     for n, intro in enumerate(partnership.groups, 1):
         blocks.append(_section(f"*Group {n}*\n{_offers(intro)}"))
     if partnership.left_out:
-        lines = "\n".join(f"• <@{u}>: {esc(why)}" for u, why in sorted(partnership.left_out.items()))
+        lines = "\n".join(
+            f"• {_person(u, partnership.units)}: {esc(why)}" for u, why in sorted(partnership.left_out.items())
+        )
         blocks.append(_section(f"*Without a group this time*\n{lines}"))
     blocks.append(_context(FIRST_STEP))
     return blocks[:50]

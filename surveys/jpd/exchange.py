@@ -246,6 +246,8 @@ async def close(db: Database, exchange_id: int, now: dt.datetime) -> Closed | No
                 for g in formed.groups
             ],
             "unmatched": dict(formed.unmatched),
+            # Who answers for which school (or says their department), for the partnership's post.
+            "units": {e.person: e.unit for e in entries if e.unit},
         }
         by_person = {e.person: e for e in entries}
         notices = [

@@ -71,7 +71,8 @@ class Partnership:
 
     exchange_id: int
     groups: tuple[Introduction, ...]
-    left_out: dict[str, str]  # school -> why
+    left_out: dict[str, str]  # the person who answered for a school -> why
+    units: dict[str, str]  # that person -> their school
 
 
 def invitation_of(exchange: JpdExchange) -> Invitation:
@@ -172,9 +173,10 @@ async def _send(platform: ExchangePlatform, session: AsyncSession, exchange: Jpd
                 await platform.close_invitation(exchange.channel, exchange.invitation_ref, invitation_of(exchange))
         case "partnership":
             result = exchange.result or {"groups": [], "unmatched": {}}
-            groups = tuple(introduction(exchange, g["members"], g) for g in result["groups"])
+            units = dict(result.get("units") or {})
+            groups = tuple(introduction(exchange, g["members"], {**g, "units": units}) for g in result["groups"])
             await platform.post_partnership(
-                exchange.channel, Partnership(exchange.id, groups, dict(result["unmatched"]))
+                exchange.channel, Partnership(exchange.id, groups, dict(result["unmatched"]), units)
             )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.scheduler import Clock
 from bot.slack.jpd_blocks import NOTE, OFFERS, TAKE_PART, UNIT, WANTS, WITHDRAW
 from storage.models import JpdEntry
-from tests.e2e.conftest import SCHOOL_A, STAFF_A
+from tests.e2e.conftest import LEADERS, SCHOOL_A, STAFF_A, STAFF_B
 from tests.e2e.pulse_support import ADMIN, pulse, snapshot
 from tests.harness import Harness, SimClock
 from tests.slack_double import SlackDouble, validate_blocks, validate_view
@@ -24,8 +24,8 @@ DEADLINE_TEXT = "jpd open 2026-09-11 15:00"
 ANA, BEN, CAL, DEE, EVE, FAY, GUS = STAFF_A[:7]
 
 
-def invitation(double: SlackDouble) -> dict[str, Any]:
-    [message] = [m for m in double.messages_in(SCHOOL_A) if "exchange" in m["text"].lower()]
+def invitation(double: SlackDouble, channel: str = SCHOOL_A) -> dict[str, Any]:
+    [message] = [m for m in double.messages_in(channel) if "exchange" in m["text"].lower()]
     return message
 
 
@@ -49,16 +49,24 @@ def state(offers: list[str], wants: list[str], note: str = "", unit: str = "") -
     }
 
 
-async def take_part(app: Harness, user: str, offers: list[str], wants: list[str], note: str = "") -> dict[str, Any]:
+async def take_part(
+    app: Harness,
+    user: str,
+    offers: list[str],
+    wants: list[str],
+    note: str = "",
+    *,
+    unit: str = "",
+    channel: str = SCHOOL_A,
+) -> dict[str, Any]:
     """Press "Take part or change", fill the form that opens, send it; the modal it ends as."""
     before = len(app.double.views)
-    assert await app.click(user, SCHOOL_A, button(invitation(app.double), TAKE_PART)) == 200
+    assert await app.click(user, channel, button(invitation(app.double, channel), TAKE_PART)) == 200
     await app.wait_for(lambda: any(v["kind"] == "open" for v in app.double.views[before:]))
     opened = next(v for v in app.double.views[before:] if v["kind"] == "open")
     assert validate_view(opened["view"], surface="modal") == []
-    status, answer = await app.submit_view(
-        user, {**opened["view"], "id": opened["view_id"]}, state(offers, wants, note)
-    )
+    filled = state(offers, wants, note, unit)
+    status, answer = await app.submit_view(user, {**opened["view"], "id": opened["view_id"]}, filled)
     assert status == 200 and answer["response_action"] == "update"
     await app.wait_for(lambda: any(v["kind"] == "update" for v in app.double.views[before:]))
     return next(v for v in app.double.views[before:] if v["kind"] == "update")["view"]
@@ -191,3 +199,28 @@ async def test_only_coordinators_run_exchanges(app: Harness, user: str) -> None:
     reply = await pulse(app, user, DEADLINE_TEXT, channel=SCHOOL_A)
     assert reply["text"].startswith("Sorry, only Pulse coordinators can run JPD exchanges")
     assert await snapshot(app) == before
+
+
+async def test_schools_of_a_partnership_are_paired_and_the_result_posted_to_its_leaders(
+    app: Harness, double: SlackDouble, clock: SimClock
+) -> None:
+    oakfield, elmwood, hillside = STAFF_A[0], STAFF_B[0], "UL001"
+    reply = await pulse(app, ADMIN, "jpd open schools 2026-09-11", channel=LEADERS)
+    assert reply["text"].startswith("Opened exchange 1") and "17:00" in reply["text"]
+    assert "your school" in str(invitation(double, LEADERS)["blocks"])
+
+    unsaid = await take_part(app, oakfield, ["feedback"], ["reading"], channel=LEADERS)
+    assert unsaid["title"]["text"] == "Not saved" and "which school" in str(unsaid["blocks"])
+    await take_part(app, oakfield, ["feedback"], ["reading"], unit="Oakfield Primary", channel=LEADERS)
+    await take_part(app, elmwood, ["reading"], ["feedback"], unit="Elmwood Academy", channel=LEADERS)
+    await take_part(app, hillside, ["families"], ["oracy"], unit="Hillside", channel=LEADERS)
+    clock.advance(dt.timedelta(days=5))
+    await run_clock(app)
+
+    intro = dm_text(double, {oakfield, elmwood})
+    assert f"<@{oakfield}> (Oakfield Primary) could offer <@{elmwood}> (Elmwood Academy)" in intro
+    [result] = [m for m in double.messages_in(LEADERS) if "between schools" in m["text"]]
+    posted = str(result["blocks"])
+    assert "Oakfield Primary" in posted and "Elmwood Academy" in posted
+    assert f"<@{hillside}> (Hillside): nobody wanted what they offer" in posted
+    assert validate_blocks(result["blocks"]) == []
