@@ -13,15 +13,19 @@ from surveys.platform import PlatformError
 
 
 async def exchange_platform(ctx: Context, exchange: JpdExchange) -> ExchangePlatform:
+    return await platform_for(ctx, exchange.platform, exchange.scope)
+
+
+async def platform_for(ctx: Context, name: str, scope: str) -> ExchangePlatform:
     from bot.slack.exchange import SlackExchange
     from bot.slack.oauth import InstalledWorkspaces
     from bot.slack.platform import SlackPlatform
 
     # Slack beside Teams: the router's primary is Slack's.
     slack = getattr(ctx.platform, "primary", ctx.platform)
-    if exchange.platform == "slack":
+    if name == "slack":
         if isinstance(slack, SlackPlatform):
             return SlackExchange(slack.client)
         if isinstance(slack, InstalledWorkspaces):
-            return SlackExchange((await slack.for_workspace(exchange.scope)).client)
-    raise PlatformError(f"{exchange.platform}: not set up in this process", transient=True)
+            return SlackExchange((await slack.for_workspace(scope)).client)
+    raise PlatformError(f"{name}: not set up in this process", transient=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.cli import banks, digest, holidays, rounds, serve, surveys
+from bot.cli import banks, digest, holidays, jpd, rounds, serve, surveys
 from bot.cli.common import CliError
 from bot.settings import Settings, get_settings, setting_problems
 from storage.db import shown_url, unreachable
@@ -20,7 +20,7 @@ from storage.migrate import is_current, upgrade
 from surveys.operations import NotFound
 from surveys.platform import PlatformError
 
-GROUPS = (serve, surveys, rounds, digest, banks, holidays)
+GROUPS = (serve, surveys, rounds, digest, banks, holidays, jpd)
 # Commands that never open the configured database (the demo makes its own).
 NO_DATABASE = {"banks", "demo"}
 # Commands that bring the schema up to date themselves.

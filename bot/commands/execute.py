@@ -315,14 +315,14 @@ class Commands:
                 | p.JpdTopicRemove()
             ):
                 tz = await self.directory.timezone(caller) if isinstance(command, p.JpdOpen) else None
-                text = await self.exchanges.run(
+                said = await self.exchanges.run(
                     command,
                     scope=scope_of(self.ctx, caller.workspace_id),
                     user=caller.user_id,
                     channel=caller.channel,
                     timezone=tz,
                 )
-                return Reply(text)
+                return Reply(said.text)
         return Reply(p.help_text(self.prefix))
 
     async def _close(self, caller: Caller, survey: Survey | None) -> Outcome:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
@@ -35,6 +36,16 @@ def scope_of(ctx: Context, workspace_id: str | None) -> str:
     return (workspace_id or "") if ctx.settings.slack_oauth_enabled else ""
 
 
+class Refused(Exception):
+    """Nothing was done, for a reason the text gives (not a mistake in the domain's terms)."""
+
+
+@dataclass(frozen=True)
+class Said:
+    text: str
+    ok: bool = True
+
+
 class ExchangeCommands:
     def __init__(
         self,
@@ -51,34 +62,40 @@ class ExchangeCommands:
 
     async def run(
         self, command: p.JpdCommand, *, scope: str, user: str, channel: str | None, timezone: str | None
-    ) -> str:
+    ) -> Said:
+        """What to tell the coordinator; `ok` is False when nothing was done (the text says why)."""
         try:
-            match command:
-                case p.JpdTopics():
-                    return await self._topics(scope)
-                case p.JpdTopicAdd(label=label):
-                    async with self.ctx.db.session() as session:
-                        topic = await tp.add_topic(session, scope, label)
-                    return f"Added the topic *{self.escape(topic.label)}*. It is offered in the next exchange opened."
-                case p.JpdTopicRemove(name=name):
-                    async with self.ctx.db.session() as session:
-                        topic = await tp.remove_topic(session, scope, name)
-                    return f"Removed the topic *{self.escape(topic.label)}*. An exchange already open keeps it."
-                case p.JpdOpen():
-                    return await self._open(command, scope, user, channel, timezone)
-                case p.JpdClose():
-                    closed = await ex.close_now(self.ctx.db, scope, self.ctx.clock())
-                    return (
-                        f"Closed exchange {closed.exchange_id}: {closed.took_part} took part, {closed.grouped} are in "
-                        f"{closed.groups} group(s). Introductions go out within a minute; "
-                        f"`{self.prefix} jpd summary` shows the rest."
-                    )
-                case p.JpdStatus():
-                    return await self._status(scope)
-                case p.JpdSummary(exchange_id=eid):
-                    return await self._summary(scope, eid)
-        except (ex.ExchangeError, tp.TopicError) as exc:
-            return str(exc)
+            return Said(await self._run(command, scope, user, channel, timezone))
+        except (ex.ExchangeError, tp.TopicError, Refused) as exc:
+            return Said(str(exc), ok=False)
+
+    async def _run(
+        self, command: p.JpdCommand, scope: str, user: str, channel: str | None, timezone: str | None
+    ) -> str:
+        match command:
+            case p.JpdTopics():
+                return await self._topics(scope)
+            case p.JpdTopicAdd(label=label):
+                async with self.ctx.db.session() as session:
+                    topic = await tp.add_topic(session, scope, label)
+                return f"Added the topic *{self.escape(topic.label)}*. It is offered in the next exchange opened."
+            case p.JpdTopicRemove(name=name):
+                async with self.ctx.db.session() as session:
+                    topic = await tp.remove_topic(session, scope, name)
+                return f"Removed the topic *{self.escape(topic.label)}*. An exchange already open keeps it."
+            case p.JpdOpen():
+                return await self._open(command, scope, user, channel, timezone)
+            case p.JpdClose():
+                closed = await ex.close_now(self.ctx.db, scope, self.ctx.clock())
+                return (
+                    f"Closed exchange {closed.exchange_id}: {closed.took_part} took part, {closed.grouped} are in "
+                    f"{closed.groups} group(s). Introductions go out within a minute; "
+                    f"`{self.prefix} jpd summary` shows the rest."
+                )
+            case p.JpdStatus():
+                return await self._status(scope)
+            case p.JpdSummary(exchange_id=eid):
+                return await self._summary(scope, eid)
         return p.usage_of("jpd", self.prefix)
 
     async def _topics(self, scope: str) -> str:
@@ -94,7 +111,7 @@ class ExchangeCommands:
 
     async def _open(self, command: p.JpdOpen, scope: str, user: str, channel: str | None, tz: str | None) -> str:
         if self.platform is None or not channel:
-            return "An exchange is opened from the channel its invitation should go to; nothing was opened."
+            raise Refused("An exchange is opened from the channel its invitation should go to; nothing was opened.")
         timezone = tz or "Europe/London"
         deadline = dt.datetime.combine(command.day, command.at or DEFAULT_TIME, ZoneInfo(timezone)).astimezone(dt.UTC)
         now = self.ctx.clock()
@@ -118,10 +135,10 @@ class ExchangeCommands:
         except PlatformError as exc:
             async with self.ctx.db.session() as session:
                 await session.execute(delete(JpdExchange).where(JpdExchange.id == invitation.exchange_id))
-            return (
-                f"The invitation could not be posted here ({exc}), so no exchange was opened. "
-                "Add the app to this channel, or open it from a channel the app is in."
-            )
+            raise Refused(
+                f"The invitation could not be posted in that channel ({exc}), so no exchange was opened. "
+                "Add the app to the channel, or open it from a channel the app is in."
+            ) from None
         async with self.ctx.db.session() as session:
             row = await session.get(JpdExchange, invitation.exchange_id)
             if row is not None:
@@ -149,7 +166,7 @@ class ExchangeCommands:
             if exchange_id is not None:
                 exchange = await ex.find(session, exchange_id, scope)
                 if exchange is None:
-                    return f"There is no exchange {exchange_id} here."
+                    raise Refused(f"There is no exchange {exchange_id} here.")
             else:
                 exchange = await ex.latest(session, scope)
                 if exchange is None:

@@ -86,7 +86,8 @@ def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int,
         data.get("kind"),
         refs,
         {str(k) for k in scales} if isinstance(scales, dict) else None,
-        {d.get("id") for d in dims if isinstance(d, dict)},
+        # Only names that could be ids: a list or mapping typed as an id is reported on its own.
+        {d.get("id") for d in dims if isinstance(d, dict) and isinstance(d.get("id"), str | int | float | None)},
     )
 
 

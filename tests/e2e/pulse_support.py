@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import select
 
+from storage.db import Database
 from storage.models import Base
 from tests.e2e.conftest import LEADERS, SCHOOL_A, SCHOOL_B, STAFF_A, STAFF_B
 from tests.harness import SIGNING_SECRET, Harness, signed_headers
@@ -55,8 +56,12 @@ async def pulse(app: Harness, user: str, text: str, *, channel: str = "C0COORD")
 
 async def snapshot(app: Harness) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every product table, to compare before and after."""
+    return await snapshot_db(app.db)
+
+
+async def snapshot_db(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {}
-    async with app.db.session() as session:
+    async with db.session() as session:
         for table in Base.metadata.sorted_tables:
             rows = (await session.execute(select(table))).all()
             out[table.name] = sorted(tuple(map(repr, r)) for r in rows)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from surveys.banks import BUILTIN_DIR, BankError, BankRegistry, load_bank_file, parse_bank
 
@@ -94,3 +95,12 @@ def test_reverse_item_flips_valence() -> None:
     assert bank.valence(item, "agree") == -1
     assert bank.valence(item, "disagree") == 1
     assert bank.valence(item, "nope") is None
+
+
+def test_a_dimension_id_that_is_a_list_is_reported_not_a_crash() -> None:
+    # Found by tests/reliability/test_fuzz_banks.py: the cross-reference pass hashed the list.
+    data = yaml.safe_load((BUILTIN_DIR / "maturity-strands.yaml").read_text())
+    data["dimensions"][0]["id"] = []
+    with pytest.raises(BankError) as caught:
+        parse_bank(yaml.safe_dump(data, sort_keys=False))
+    assert any(p.field == "dimensions[0].id" for p in caught.value.problems)
