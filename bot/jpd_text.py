@@ -22,6 +22,15 @@ FIRST_STEP = (
 )
 
 
+def saved_text(new: bool, offers: Sequence[str], wants: Sequence[str], when: str) -> tuple[str, str]:
+    """(title, text) confirming a stored answer, with the topics' names as the platform shows them."""
+    return (
+        "You're in" if new else "Answer changed",
+        f"You could offer: {', '.join(offers)}.\nYou would like to gain: {', '.join(wants)}.\n"
+        f"You can change this or withdraw until {when}; then you will hear about your group.",
+    )
+
+
 def deadline_text(deadline: dt.datetime, timezone: str) -> str:
     return deadline.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %Y, %H:%M")
 

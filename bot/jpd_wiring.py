@@ -13,10 +13,10 @@ from surveys.platform import PlatformError
 
 
 async def exchange_platform(ctx: Context, exchange: JpdExchange) -> ExchangePlatform:
-    return await platform_for(ctx, exchange.platform, exchange.scope)
+    return await platform_for(ctx, exchange.platform, exchange.scope, home=exchange.channel)
 
 
-async def platform_for(ctx: Context, name: str, scope: str) -> ExchangePlatform:
+async def platform_for(ctx: Context, name: str, scope: str, *, home: str | None = None) -> ExchangePlatform:
     from bot.slack.exchange import SlackExchange
     from bot.slack.oauth import InstalledWorkspaces
     from bot.slack.platform import SlackPlatform
@@ -28,4 +28,11 @@ async def platform_for(ctx: Context, name: str, scope: str) -> ExchangePlatform:
             return SlackExchange(slack.client)
         if isinstance(slack, InstalledWorkspaces):
             return SlackExchange((await slack.for_workspace(scope)).client)
+    if name == "teams":
+        from bot.teams.exchange import TeamsExchange
+        from bot.teams.platform import TeamsPlatform
+
+        teams = getattr(ctx.platform, "teams", ctx.platform)
+        if isinstance(teams, TeamsPlatform):
+            return TeamsExchange(teams, home=home)
     raise PlatformError(f"{name}: not set up in this process", transient=True)

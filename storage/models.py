@@ -388,6 +388,8 @@ class JpdEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     exchange_id: Mapped[int] = mapped_column(ForeignKey("jpd_exchanges.id", ondelete="CASCADE"), index=True)
     person: Mapped[str] = mapped_column(String(64))
+    # How the platform names the person, where it cannot mention them by id (Teams' cards).
+    name: Mapped[str] = mapped_column(String(200), default="")
     # Department (staff) or school (schools): groups across units are preferred.
     unit: Mapped[str] = mapped_column(String(100), default="")
     offers: Mapped[list[Any]] = mapped_column(JSON)

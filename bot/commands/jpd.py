@@ -111,7 +111,10 @@ class ExchangeCommands:
 
     async def _open(self, command: p.JpdOpen, scope: str, user: str, channel: str | None, tz: str | None) -> str:
         if self.platform is None or not channel:
-            raise Refused("An exchange is opened from the channel its invitation should go to; nothing was opened.")
+            raise Refused(
+                "Open an exchange from the channel its invitation should go to (not a direct message); "
+                "nothing was opened."
+            )
         timezone = tz or "Europe/London"
         deadline = dt.datetime.combine(command.day, command.at or DEFAULT_TIME, ZoneInfo(timezone)).astimezone(dt.UTC)
         now = self.ctx.clock()

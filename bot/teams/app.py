@@ -48,7 +48,7 @@ class TeamsBot:
     """One per process: the SDK application, its adapter, and the way to speak first."""
 
     def __init__(self, ctx: Context, auth: TeamsAuth | None = None) -> None:
-        from bot.teams.listeners import answers, commands, installs, picks
+        from bot.teams.listeners import answers, commands, installs, jpd, picks
 
         self.ctx = ctx
         self.auth = auth or teams_auth(ctx.settings)
@@ -74,6 +74,7 @@ class TeamsBot:
         installs.register(self)
         answers.register(self)
         picks.register(self)
+        jpd.register(self)
         commands.register(self)
 
     @property

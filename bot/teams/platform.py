@@ -158,6 +158,12 @@ class TeamsPlatform:
         home = await self._conversation(channel)
         user_id = self._user_ids.get(user, user)
         content = cards.reminder_card(reminder, where=home.name)
+        # A second copy of a reminder does no harm, so a 5xx is worth one more go.
+        chat, posted = await self._personal(home, user_id, card_message(content, cards.reminder_summary(reminder)))
+        return f"{home.key} {chat} {posted}"
+
+    async def _personal(self, home: TeamsConversation, user_id: str, activity: Activity) -> tuple[str, str]:
+        """Post in the 1:1 chat with a Teams user of `home`'s tenant; (chat id, message id)."""
         parameters = ConversationParameters(
             is_group=False,
             agent=ChannelAccount(id=f"28:{self.bot.app_id}"),
@@ -165,14 +171,36 @@ class TeamsPlatform:
             tenant_id=home.tenant_id,
             channel_data={"tenant": {"id": home.tenant_id}} if home.tenant_id else None,
         )
-        activity = card_message(content, cards.reminder_summary(reminder))
-        # A second copy of a reminder does no harm, so a 5xx is worth one more go.
         chat, posted = await self.throttle.call(
             f"dm:{user_id}",
             lambda: self.bot.create_personal(home.service_url, parameters, activity),
             repeatable=True,
         )
-        return f"{home.key} {chat} {posted}"
+        return str(chat), str(posted)
+
+    async def send_to_person(self, home_key: str, person: str, activity: Activity) -> None:
+        """Message one person of a conversation's roster privately, by their stable id."""
+        home = await self._conversation(home_key)
+        if person not in self._user_ids:
+            await self._people(home_key)
+        user_id = self._user_ids.get(person)
+        if user_id is None:
+            raise PlatformError(f"teams: that person is no longer in conversation {home_key}", transient=False)
+        await self._personal(home, user_id, activity)
+
+    async def post_card(self, key: str, activity: Activity) -> str:
+        """Post a card into a conversation where the app is installed; the message's id."""
+        return await self._send(key, activity)
+
+    async def update_card(self, key: str, message_id: str, activity: Activity) -> None:
+        """Replace a card the app posted earlier in that conversation."""
+        row = await self._conversation(key)
+        activity.id = message_id
+
+        async def update(context: TurnContext) -> None:
+            await context.update_activity(activity)
+
+        await self._in(row, update, repeatable=True)
 
     async def withdraw(self, survey_id: int, ref: str) -> None:
         home_key, chat, posted = ref.split(" ", 2)

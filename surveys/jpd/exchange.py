@@ -152,7 +152,9 @@ def check_choice(exchange: JpdExchange, choice: Choice) -> Choice:
     return Choice(tuple(sorted(set(choice.offers))), tuple(sorted(set(choice.wants))), note, unit)
 
 
-async def answer(db: Database, exchange_id: int, person: str, choice: Choice, now: dt.datetime) -> bool:
+async def answer(
+    db: Database, exchange_id: int, person: str, choice: Choice, now: dt.datetime, *, name: str = ""
+) -> bool:
     """Store or change a person's entry; True when it was new. Raises ExchangeError."""
     async with db.writing() as session:
         exchange = _accepting(await _locked(session, exchange_id), now)
@@ -162,6 +164,7 @@ async def answer(db: Database, exchange_id: int, person: str, choice: Choice, no
             "wants": list(choice.wants),
             "note": choice.note,
             "unit": choice.unit,
+            "name": name[:200],
             "updated_at": now,
         }
         entry = await entry_of(session, exchange_id, person)
@@ -248,6 +251,7 @@ async def close(db: Database, exchange_id: int, now: dt.datetime) -> Closed | No
             "unmatched": dict(formed.unmatched),
             # Who answers for which school (or says their department), for the partnership's post.
             "units": {e.person: e.unit for e in entries if e.unit},
+            "names": {e.person: e.name for e in entries if e.name},
         }
         by_person = {e.person: e for e in entries}
         notices = [
@@ -259,6 +263,7 @@ async def close(db: Database, exchange_id: int, now: dt.datetime) -> Closed | No
                     "givings": group["givings"],
                     "notes": {m: by_person[m].note for m in group["members"] if by_person[m].note},
                     "units": {m: by_person[m].unit for m in group["members"] if by_person[m].unit},
+                    "names": {m: by_person[m].name for m in group["members"] if by_person[m].name},
                 },
             )
             for group in exchange.result["groups"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import select
@@ -55,6 +55,8 @@ class Introduction:
     offers: tuple[Offer, ...]
     notes: dict[str, str]
     units: dict[str, str]
+    # Display names, where the platform gave them (Teams); Slack mentions people by id instead.
+    names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Partnership:
     groups: tuple[Introduction, ...]
     left_out: dict[str, str]  # the person who answered for a school -> why
     units: dict[str, str]  # that person -> their school
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def invitation_of(exchange: JpdExchange) -> Invitation:
@@ -125,6 +128,7 @@ def introduction(exchange: JpdExchange, members: Sequence[str], body: dict[str, 
         tuple(Offer(g["giver"], g["receiver"], tuple(labels.get(t, t) for t in g["topics"])) for g in givings),
         dict(body.get("notes") or {}),  # type: ignore[call-overload]
         dict(body.get("units") or {}),  # type: ignore[call-overload]
+        dict(body.get("names") or {}),  # type: ignore[call-overload]
     )
 
 
@@ -173,10 +177,12 @@ async def _send(platform: ExchangePlatform, session: AsyncSession, exchange: Jpd
                 await platform.close_invitation(exchange.channel, exchange.invitation_ref, invitation_of(exchange))
         case "partnership":
             result = exchange.result or {"groups": [], "unmatched": {}}
-            units = dict(result.get("units") or {})
-            groups = tuple(introduction(exchange, g["members"], {**g, "units": units}) for g in result["groups"])
+            units, names = dict(result.get("units") or {}), dict(result.get("names") or {})
+            groups = tuple(
+                introduction(exchange, g["members"], {**g, "units": units, "names": names}) for g in result["groups"]
+            )
             await platform.post_partnership(
-                exchange.channel, Partnership(exchange.id, groups, dict(result["unmatched"]), units)
+                exchange.channel, Partnership(exchange.id, groups, dict(result["unmatched"]), units, names)
             )
 
 

@@ -152,6 +152,8 @@ async def test_bad_input_gets_a_clear_sentence_and_changes_nothing(app: Harness,
     ]:
         reply = await pulse(app, ADMIN, text, channel=SCHOOL_A)
         assert says in reply["text"], text
+    from_a_dm = await pulse(app, ADMIN, DEADLINE_TEXT, channel="D0ADMINDM")
+    assert "not a direct message" in from_a_dm["text"]
     assert await snapshot(app) == before and double.messages == []
 
     await pulse(app, ADMIN, DEADLINE_TEXT, channel=SCHOOL_A)

@@ -61,8 +61,9 @@ def caller_of(body: dict[str, Any]) -> Caller:
     user = body.get("user") or {}
     user_id = body.get("user_id") or user.get("id") or ""
     team = body.get("team_id") or (body.get("team") or {}).get("id") or user.get("team_id")
-    channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
-    return Caller(str(user_id), str(team) if team else None, str(channel) if channel else None)
+    channel = str(body.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+    # A JPD invitation goes to the channel the command was typed in, never a direct message.
+    return Caller(str(user_id), str(team) if team else None, channel if channel[:1] in ("C", "G") else None)
 
 
 async def usergroup_options(client: AsyncWebClient) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import Context
-from bot.jpd_text import deadline_text
+from bot.jpd_text import deadline_text, saved_text
 from bot.slack.blocks import esc
 from bot.slack.jpd_blocks import FORM_CALLBACK, OFFERS, TAKE_PART, WANTS, WITHDRAW, form_modal, form_values
 from bot.slack.listeners.commands import caller_of
@@ -101,14 +101,10 @@ def register(app: AsyncApp, ctx: Context) -> None:
                 assert exchange is not None
                 labels = ex.label_of(exchange)
                 when = deadline_text(exchange.deadline, exchange.timezone)
-            offers = ", ".join(esc(labels[t]) for t in choice.offers)
-            wants = ", ".join(esc(labels[t]) for t in choice.wants)
-            answer = notice_modal(
-                "You're in" if new else "Answer changed",
-                f"You could offer: *{offers}*\nYou would like to gain: *{wants}*\n\n"
-                f"You can change this or withdraw from the invitation until {when}; then you will hear about "
-                "your group.",
+            title, said = saved_text(
+                new, [esc(labels[t]) for t in choice.offers], [esc(labels[t]) for t in choice.wants], when
             )
+            answer = notice_modal(title, said)
         except ex.ExchangeError as exc:
             answer = notice_modal("Not saved", str(exc))
         except Exception as exc:

@@ -14,7 +14,8 @@ from bot.commands.execute import Caller, Commands, ConfirmClose, ConfirmDelete, 
 from bot.commands.forms import FormErrors, SurveyForm
 from bot.commands.parser import UsageError, parse
 from bot.teams import cards
-from bot.teams.ids import person_of
+from bot.teams.exchange import TeamsExchange
+from bot.teams.ids import channel_of, conversation_key, person_of
 from bot.teams.messages import card_message, invoke_card
 from bot.teams.references import remember
 from bot.teams.replies import (
@@ -53,7 +54,10 @@ def invalid_fields(exc: ValidationError) -> dict[str, str]:
 def caller_of(activity: Any) -> Caller:
     channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
     tenant = (channel_data.get("tenant") or {}).get("id") or activity.conversation.tenant_id
-    return Caller(person_of(activity), str(tenant) if tenant else None)
+    # A JPD invitation goes to the channel or group chat the command was typed in, never a 1:1 chat.
+    shared = (activity.conversation.conversation_type or "personal") in SHARED_KINDS
+    channel = conversation_key(channel_of(activity)) if shared else None
+    return Caller(person_of(activity), str(tenant) if tenant else None, channel)
 
 
 def register(bot: TeamsBot) -> None:
@@ -62,7 +66,8 @@ def register(bot: TeamsBot) -> None:
     def commands_for(activity: Any) -> Commands:
         directory = TeamsDirectory(ctx.settings, bot.platform, activity)
         # Teams' own platform, so surveys set up from here are Teams surveys even next to Slack.
-        return Commands(ctx, directory, bot.platform or ctx.platform, prefix=PREFIX)
+        exchanges = TeamsExchange(bot.platform) if bot.platform is not None else None
+        return Commands(ctx, directory, bot.platform or ctx.platform, prefix=PREFIX, exchanges=exchanges)
 
     async def installed_in(tenant: str | None) -> dict[str, str]:
         """Conversations of this tenant where the app is installed: key -> name."""

@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("exchange_id", sa.Integer(), nullable=False),
         sa.Column("person", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("unit", sa.String(length=100), nullable=False),
         sa.Column("offers", sa.JSON(), nullable=False),
         sa.Column("wants", sa.JSON(), nullable=False),
