@@ -7,7 +7,7 @@ Errors come back as PlatformError, as the surveys' sends do, so the notices' out
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
@@ -18,6 +18,7 @@ from bot.slack import jpd_blocks as blocks
 from bot.slack.platform import _error, _transport_error
 from surveys.jpd.notices import Introduction, Invitation, LeftOut, Partnership
 from surveys.jpd.summary import Summary
+from surveys.platform import PlatformError
 
 T = TypeVar("T")
 
@@ -58,9 +59,31 @@ class SlackExchange:
         )
 
     async def introduce(self, intro: Introduction) -> None:
-        opened = await self._call(lambda: self.client.conversations_open(users=",".join(intro.members)), posting=False)
-        channel = str(opened["channel"]["id"])
-        await self._post(channel, blocks.introduction_text(intro), blocks.introduction_blocks(intro))
+        text, message = blocks.introduction_text(intro), blocks.introduction_blocks(intro)
+        try:
+            opened = await self._call(
+                lambda: self.client.conversations_open(users=",".join(intro.members)), posting=False
+            )
+        except PlatformError as exc:
+            if exc.transient:
+                raise
+            # One member cannot be reached (deactivated, or gone): the others still hear of the
+            # group, each in their own DM, rather than nobody at all.
+            await self._each(intro.members, text, message)
+            return
+        await self._post(str(opened["channel"]["id"]), text, message)
+
+    async def _each(self, people: Sequence[str], text: str, message: list[dict[str, Any]]) -> None:
+        reached = 0
+        for person in people:
+            try:
+                await self._post(person, text, message)
+                reached += 1
+            except PlatformError as exc:
+                if exc.transient:
+                    raise
+        if not reached:
+            raise PlatformError("slack: nobody in the group could be reached", transient=False)
 
     async def tell_left_out(self, person: str, left: LeftOut) -> None:
         text = blocks.left_out_text(left)

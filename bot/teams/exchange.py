@@ -37,11 +37,20 @@ class TeamsExchange:
         await self.platform.update_card(channel, ref, card_message(jpd_cards.invitation_card(invitation)))
 
     async def introduce(self, intro: Introduction) -> None:
-        # One message each; a retry after a failure part-way may give the first a second copy.
+        # One message each; a retry after a failure part-way may give the first a second copy. Someone
+        # no longer in the channel is passed over, so the rest still hear of their group.
+        reached = 0
         for person in intro.members:
-            await self.platform.send_to_person(
-                self._home(), person, card_message(jpd_cards.introduction_card(intro), "Your JPD group")
-            )
+            try:
+                await self.platform.send_to_person(
+                    self._home(), person, card_message(jpd_cards.introduction_card(intro), "Your JPD group")
+                )
+                reached += 1
+            except PlatformError as exc:
+                if exc.transient:
+                    raise
+        if not reached:
+            raise PlatformError("teams: nobody in the group could be reached", transient=False)
 
     async def tell_left_out(self, person: str, left: LeftOut) -> None:
         await self.platform.send_to_person(

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from bot.scheduler import Clock
 from bot.slack.jpd_blocks import NOTE, OFFERS, TAKE_PART, UNIT, WANTS, WITHDRAW
-from storage.models import JpdEntry
+from storage.models import JpdEntry, JpdNotice
+from surveys.jpd import exchange as ex
 from tests.e2e.conftest import LEADERS, SCHOOL_A, STAFF_A, STAFF_B
 from tests.e2e.pulse_support import ADMIN, pulse, snapshot
 from tests.harness import Harness, SimClock
@@ -226,3 +227,19 @@ async def test_schools_of_a_partnership_are_paired_and_the_result_posted_to_its_
     assert "Oakfield Primary" in posted and "Elmwood Academy" in posted
     assert f"<@{hillside}> (Hillside): nobody wanted what they offer" in posted
     assert validate_blocks(result["blocks"]) == []
+
+
+async def test_a_group_with_someone_who_cannot_be_reached_is_still_introduced_to_the_rest(
+    app: Harness, double: SlackDouble, clock: SimClock
+) -> None:
+    gone = "UBAD0001"  # the double refuses this id, as Slack does an account deactivated since
+    await pulse(app, ADMIN, DEADLINE_TEXT, channel=SCHOOL_A)
+    await take_part(app, ANA, ["feedback"], ["reading"])
+    await ex.answer(app.db, 1, gone, ex.Choice(("reading",), ("feedback",)), app.ctx.clock())
+    clock.advance(dt.timedelta(days=5))
+    await run_clock(app)
+    [intro] = dm(double, {ANA})
+    assert f"<@{ANA}> could offer <@{gone}>: *Feedback pupils act on*" in str(intro["blocks"])
+    async with app.db.session() as session:
+        notices = (await session.scalars(select(JpdNotice).where(JpdNotice.kind == "group"))).all()
+    assert [n.sent_at is not None for n in notices] == [True]

@@ -142,3 +142,17 @@ async def test_bad_input_in_teams_changes_nothing(app: TeamsHarness, teams: Team
 
 async def installed_oakfield(app: TeamsHarness) -> str:
     return await app.install_team(OAKFIELD, name="Oakfield Primary")
+
+
+async def test_someone_who_left_the_team_does_not_keep_the_rest_from_their_introduction(
+    app: TeamsHarness, teams: TeamsDouble, clock: SimClock
+) -> None:
+    await installed_oakfield(app)
+    await app.say(COORDINATOR, "pulse jpd open 2026-09-11", channel_id=OAKFIELD, team_id=OAKFIELD)
+    await take_part(app, teams, ANA, "feedback", "reading")
+    await take_part(app, teams, BEN, "reading", "feedback")
+    teams.teams[OAKFIELD].members.remove(ANA)  # Ana, first in the group, leaves before the deadline
+    clock.advance(dt.timedelta(days=5))
+    await Clock(app.ctx).exchanges()
+    assert "could offer" in chat_texts(teams, BEN)
+    assert "could offer" not in chat_texts(teams, ANA)
