@@ -51,6 +51,8 @@ def add_parser(sub: Any) -> None:
     jpd.add_parser("close", help="close the open exchange now: groups are formed and introduced")
     summary = jpd.add_parser("summary", help="the coordinator's summary of the latest exchange, or of exchange N")
     summary.add_argument("exchange", nargs="?", type=int)
+    remove = jpd.add_parser("delete", help="delete a closed exchange with everyone's answers, groups and summary")
+    remove.add_argument("exchange", type=int)
     for command in jpd.choices.values():
         command.add_argument("--workspace", default=None, help="the Slack workspace (team id), with OAuth installs")
         command.set_defaults(run=lambda a: asyncio.run(_run(a)))
@@ -80,6 +82,8 @@ def _command(args: argparse.Namespace) -> p.JpdCommand:
             return p.JpdStatus()
         case "close":
             return p.JpdClose()
+        case "delete":
+            return p.JpdDelete(exchange_id=args.exchange)
     return p.JpdSummary(exchange_id=args.exchange)
 
 

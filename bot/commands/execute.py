@@ -48,6 +48,7 @@ ACTIONS: dict[type[p.Command], Action] = {
     p.JpdClose: Action.EXCHANGES,
     p.JpdStatus: Action.EXCHANGES,
     p.JpdSummary: Action.EXCHANGES,
+    p.JpdDelete: Action.EXCHANGES,
     p.JpdTopics: Action.EXCHANGES,
     p.JpdTopicAdd: Action.EXCHANGES,
     p.JpdTopicRemove: Action.EXCHANGES,
@@ -310,6 +311,7 @@ class Commands:
                 | p.JpdClose()
                 | p.JpdStatus()
                 | p.JpdSummary()
+                | p.JpdDelete()
                 | p.JpdTopics()
                 | p.JpdTopicAdd()
                 | p.JpdTopicRemove()

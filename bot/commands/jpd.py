@@ -96,6 +96,9 @@ class ExchangeCommands:
                 return await self._status(scope)
             case p.JpdSummary(exchange_id=eid):
                 return await self._summary(scope, eid)
+            case p.JpdDelete(exchange_id=eid):
+                await ex.delete_exchange(self.ctx.db, scope, eid)
+                return f"Deleted exchange {eid} with everyone's answers, its groups and its summary."
         return p.usage_of("jpd", self.prefix)
 
     async def _topics(self, scope: str) -> str:

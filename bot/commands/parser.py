@@ -125,6 +125,11 @@ class JpdSummary(_Command):
     exchange_id: SurveyId | None = None
 
 
+class JpdDelete(_Command):
+    verb: Literal["jpd delete"] = "jpd delete"
+    exchange_id: SurveyId
+
+
 class JpdTopics(_Command):
     verb: Literal["jpd topics"] = "jpd topics"
 
@@ -139,7 +144,7 @@ class JpdTopicRemove(_Command):
     name: Annotated[str, Field(min_length=1, max_length=MAX_LABEL)]
 
 
-JpdCommand = JpdOpen | JpdClose | JpdStatus | JpdSummary | JpdTopics | JpdTopicAdd | JpdTopicRemove
+JpdCommand = JpdOpen | JpdClose | JpdStatus | JpdSummary | JpdDelete | JpdTopics | JpdTopicAdd | JpdTopicRemove
 
 Command = (
     Help
@@ -181,7 +186,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "term breaks, when no rounds are sent (dates as YYYY-MM-DD)",
     ),
     "jpd": (
-        "jpd open [schools] YYYY-MM-DD [HH:MM] · jpd status · jpd close · jpd summary [N] · "
+        "jpd open [schools] YYYY-MM-DD [HH:MM] · jpd status · jpd close · jpd summary [N] · jpd delete N · "
         "jpd topics [add NAME | remove NAME]",
         "a joint practice development exchange (named, not anonymous): who could offer what, who would "
         "like to gain what, introduced in groups of two or three at the deadline",
@@ -360,6 +365,10 @@ def _jpd(args: list[str]) -> Command:
     if action in ("close", "status"):
         _at_most(rest, 0, verb)
         return JpdClose() if action == "close" else JpdStatus()
+    if action == "delete":
+        if len(rest) != 1:
+            raise UsageError("Say which exchange to delete, by its number.", verb)
+        return JpdDelete(exchange_id=_number(rest[0], verb, "exchange"))
     if action in ("summary", "results"):
         _at_most(rest, 1, verb)
         return JpdSummary(exchange_id=_number(rest[0], verb, "exchange") if rest else None)
@@ -402,6 +411,8 @@ def unparse(command: Command) -> str:
             return " ".join(words + ([at.strftime("%H:%M")] if at is not None else []))
         case JpdSummary(exchange_id=eid):
             return f"jpd summary {eid}" if eid is not None else "jpd summary"
+        case JpdDelete(exchange_id=eid):
+            return f"jpd delete {eid}"
         case JpdTopicAdd(label=label):
             return f"jpd topics add {label}"
         case JpdTopicRemove(name=name):

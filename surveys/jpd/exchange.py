@@ -290,6 +290,19 @@ async def close_due(db: Database, now: dt.datetime) -> list[Closed]:
     return [c for c in closed if c is not None]
 
 
+async def delete_exchange(db: Database, scope: str, exchange_id: int) -> None:
+    """Delete a closed exchange with every entry, result and notice of it (names included)."""
+    async with db.writing() as session:
+        exchange = await find(session, exchange_id, scope)
+        if exchange is None:
+            raise ExchangeError(f"There is no exchange {exchange_id} here.")
+        if exchange.closed_at is None:
+            raise ExchangeError(f"Exchange {exchange_id} is still open; close it first. Nothing was deleted.")
+        await session.execute(delete(JpdNotice).where(JpdNotice.exchange_id == exchange_id))
+        await session.execute(delete(JpdEntry).where(JpdEntry.exchange_id == exchange_id))
+        await session.execute(delete(JpdExchange).where(JpdExchange.id == exchange_id))
+
+
 async def close_now(db: Database, scope: str, now: dt.datetime) -> Closed:
     """The coordinator's "close it now": the open exchange's deadline becomes now, then it closes."""
     async with db.session() as session:

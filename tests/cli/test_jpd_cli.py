@@ -64,6 +64,10 @@ async def test_topics_open_status_close_and_summary(
     assert code == 0 and "Closed exchange 1: 2 took part, 2 are in 1 group(s)" in out
     code, out, _ = await pulse(capsys, "jpd", "summary")
     assert code == 0 and "Took part: 2 people" in out and "holding 2 of 2" in out
+    code, out, _ = await pulse(capsys, "jpd", "delete", "1")
+    assert code == 0 and "Deleted exchange 1" in out
+    code, _, err = await pulse(capsys, "jpd", "summary", "1")
+    assert code == 1 and "There is no exchange 1" in err
 
 
 @pytest.mark.usefixtures("cli_env")

@@ -263,3 +263,17 @@ async def test_the_summary_counts_topics_groups_and_gaps(db: Database) -> None:
     assert summary.gaps == (("Talk and oracy in lessons", 1),)
     assert summary.offered_by_nobody == ("Talk and oracy in lessons",)
     assert [(p.exchange_id, p.took_part, p.grouped) for p in summary.earlier] == [(first, 2, 2)]
+
+
+async def test_deleting_an_exchange_removes_every_name_and_answer_but_only_once_closed(db: Database) -> None:
+    xid = await opened(db, "T1")
+    await ex.answer(db, xid, "UANA", choice("feedback", "reading"), NOW)
+    await ex.answer(db, xid, "UBEN", choice("reading", "feedback"), NOW)
+    with pytest.raises(ex.ExchangeError, match="still open"):
+        await ex.delete_exchange(db, "T1", xid)
+    await ex.close(db, xid, AFTER)
+    with pytest.raises(ex.ExchangeError, match=f"no exchange {xid} here"):
+        await ex.delete_exchange(db, "T2", xid)  # another workspace's cannot be reached
+    assert (await rows(db, JpdEntry), await rows(db, JpdNotice)) == (2, 2)  # the group, the summary
+    await ex.delete_exchange(db, "T1", xid)
+    assert [await rows(db, m) for m in (JpdExchange, JpdEntry, JpdNotice)] == [0, 0, 0]

@@ -61,6 +61,7 @@ from bot.commands import parser as p
         ("jpd summary", p.JpdSummary()),
         ("jpd results #2", p.JpdSummary(exchange_id=2)),
         ("jpd topics", p.JpdTopics()),
+        ("jpd delete 3", p.JpdDelete(exchange_id=3)),
         ("jpd topics add Retrieval  quizzes", p.JpdTopicAdd(label="Retrieval quizzes")),
         ("jpd topics remove feedback", p.JpdTopicRemove(name="feedback")),
     ],
@@ -99,6 +100,7 @@ def test_parses(text: str, expected: p.Command) -> None:
         ("jpd topics add " + "x" * 101, "at most 100", "jpd topics"),
         ("jpd summary x", "'x' is not an exchange number", "jpd summary [N]"),
         ("jpd dance", "does not know 'dance'", "jpd open"),
+        ("jpd delete", "Say which exchange to delete", "jpd delete N"),
     ],
 )
 def test_mistakes_say_what_is_wrong_and_show_the_usage(text: str, problem: str, usage: str) -> None:
@@ -194,6 +196,7 @@ commands = st.one_of(
     st.just(p.JpdStatus()),
     st.just(p.JpdTopics()),
     st.builds(p.JpdSummary, exchange_id=st.none() | survey_ids),
+    st.builds(p.JpdDelete, exchange_id=survey_ids),
     st.builds(
         p.JpdOpen,
         kind=st.sampled_from(["staff", "schools"]),
