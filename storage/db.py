@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 DEFAULT_URL = "sqlite+aiosqlite:///pulse.db"
@@ -157,13 +157,35 @@ class Database:
                 finally:
                     await auto.execute(text("PRAGMA busy_timeout=30000"))
                 return not busy
+            # VACUUM FULL copies a deleted row that an older snapshot could still see (an open
+            # transaction, or an autovacuum worker's ANALYZE): wait for those, before and after.
+            marker = int((await auto.execute(text("SELECT pg_current_xact_id()::text::bigint"))).scalar_one())
+            if await self._older_snapshots(auto, marker):
+                return False
             await auto.execute(text("VACUUM FULL held_answers, held_comments, round_keys, deliveries, sent_reminders"))
+            if await self._older_snapshots(auto, marker):
+                return False
             # A role that may not (not a superuser, no pg_checkpoint): docs/anonymity.md says what the WAL keeps.
             with contextlib.suppress(Exception):
                 for _ in range(2):
                     await auto.execute(text("SELECT pg_switch_wal()"))
                     await auto.execute(text("CHECKPOINT"))
         return True
+
+    @staticmethod
+    async def _older_snapshots(conn: AsyncConnection, marker: int) -> bool:
+        """Whether another session of this database holds a snapshot or transaction from before
+        the transaction id `marker` (PostgreSQL), which could still see rows deleted before it."""
+        older = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND ("
+                "(backend_xmin IS NOT NULL AND age(backend_xmin) > age(CAST(:m AS xid))) OR "
+                "(backend_xid IS NOT NULL AND age(backend_xid) > age(CAST(:m AS xid))))"
+            ),
+            {"m": marker % 2**32},
+        )
+        return bool(older)
 
     async def ping(self) -> bool:
         try:
