@@ -411,4 +411,6 @@ class JpdNotice(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # After a failure, not tried again before this (backing off, so an outage loses nothing).
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -26,7 +26,10 @@ from surveys.platform import PlatformError
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
+# Retried after 1, 2, 4 … minutes, at most an hour apart: about two days before giving up.
+MAX_ATTEMPTS = 50
+FIRST_WAIT = dt.timedelta(minutes=1)
+LONGEST_WAIT = dt.timedelta(hours=1)
 BATCH = 50
 
 
@@ -137,7 +140,11 @@ async def send_due_notices(db: Database, resolve: Resolver, now: dt.datetime) ->
     async with db.session() as session:
         stmt = (
             select(JpdNotice)
-            .where(JpdNotice.sent_at.is_(None), JpdNotice.attempts < MAX_ATTEMPTS)
+            .where(
+                JpdNotice.sent_at.is_(None),
+                JpdNotice.attempts < MAX_ATTEMPTS,
+                or_(JpdNotice.next_attempt_at.is_(None), JpdNotice.next_attempt_at <= now),
+            )
             .order_by(JpdNotice.id)
             .limit(BATCH)
         )
@@ -155,12 +162,19 @@ async def send_due_notices(db: Database, resolve: Resolver, now: dt.datetime) ->
             except PlatformError as exc:
                 notice.attempts += 1
                 notice.error = str(exc)[:500]
+                notice.next_attempt_at = now + _wait(notice.attempts, exc)
                 log.warning("exchange %s: a %s notice was not sent (%s)", exchange_id, notice.kind, exc)
                 continue
             notice.sent_at = now
             notice.attempts += 1
             sent += 1
     return sent
+
+
+def _wait(attempts: int, exc: PlatformError) -> dt.timedelta:
+    backoff: dt.timedelta = min(FIRST_WAIT * (2 ** min(attempts - 1, 10)), LONGEST_WAIT)
+    asked = dt.timedelta(seconds=exc.retry_after or 0)
+    return max(backoff, asked)
 
 
 async def _send(platform: ExchangePlatform, session: AsyncSession, exchange: JpdExchange, notice: JpdNotice) -> None:

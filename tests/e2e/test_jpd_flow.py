@@ -243,3 +243,23 @@ async def test_a_group_with_someone_who_cannot_be_reached_is_still_introduced_to
     async with app.db.session() as session:
         notices = (await session.scalars(select(JpdNotice).where(JpdNotice.kind == "group"))).all()
     assert [n.sent_at is not None for n in notices] == [True]
+
+
+async def test_an_outage_at_the_deadline_delays_an_introduction_and_loses_none(
+    app: Harness, double: SlackDouble, clock: SimClock
+) -> None:
+    await pulse(app, ADMIN, DEADLINE_TEXT, channel=SCHOOL_A)
+    await take_part(app, ANA, ["feedback"], ["reading"])
+    await take_part(app, BEN, ["reading"], ["feedback"])
+    double.faults.fail_next("conversations.open", 1, 200, error="fatal_error")  # Slack has a bad minute
+    clock.advance(dt.timedelta(days=5))
+    await run_clock(app)
+    assert not any(set(users) == {ANA, BEN} for users in double.dms.values())
+    await run_clock(app)  # a pass a few seconds later waits its turn: no hammering
+    assert len(double.calls_to("conversations.open")) == 1
+    clock.advance(dt.timedelta(minutes=2))
+    await run_clock(app)
+    [intro] = dm(double, {ANA, BEN})
+    assert f"<@{ANA}> could offer <@{BEN}>" in str(intro["blocks"])
+    await run_clock(app)
+    assert len(dm(double, {ANA, BEN})) == 1
