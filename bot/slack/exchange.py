@@ -7,7 +7,7 @@ Errors come back as PlatformError, as the surveys' sends do, so the notices' out
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import aiohttp
@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import jpd_blocks as blocks
 from bot.slack.platform import _error, _transport_error
-from surveys.jpd.notices import Introduction, Invitation, LeftOut, Partnership
+from surveys.jpd.notices import Introduction, Invitation, LeftOut, Partnership, reach_each
 from surveys.jpd.summary import Summary
 from surveys.platform import PlatformError
 
@@ -69,21 +69,9 @@ class SlackExchange:
                 raise
             # One member cannot be reached (deactivated, or gone): the others still hear of the
             # group, each in their own DM, rather than nobody at all.
-            await self._each(intro.members, text, message)
+            await reach_each(intro.members, lambda person: self._post(person, text, message), self.name)
             return
         await self._post(str(opened["channel"]["id"]), text, message)
-
-    async def _each(self, people: Sequence[str], text: str, message: list[dict[str, Any]]) -> None:
-        reached = 0
-        for person in people:
-            try:
-                await self._post(person, text, message)
-                reached += 1
-            except PlatformError as exc:
-                if exc.transient:
-                    raise
-        if not reached:
-            raise PlatformError("slack: nobody in the group could be reached", transient=False)
 
     async def tell_left_out(self, person: str, left: LeftOut) -> None:
         text = blocks.left_out_text(left)

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.jpd_text import FIRST_STEP, NOT_ANONYMOUS, NOT_ANONYMOUS_SCHOOLS, deadline_text, summary_text
 from bot.slack.blocks import esc, text_object
+from bot.slack.views import VALUE
 from surveys.jpd.exchange import MAX_NOTE, MAX_UNIT
 from surveys.jpd.notices import Introduction, Invitation, LeftOut, Partnership
 from surveys.jpd.summary import Summary
@@ -19,7 +20,6 @@ from surveys.jpd.topics import Topic
 TAKE_PART = "jpd:take-part"
 WITHDRAW = "jpd:withdraw"
 FORM_CALLBACK = "jpd_entry"
-VALUE = "value"
 OFFERS, WANTS, UNIT, NOTE = "offers", "wants", "unit", "note"
 
 Block = dict[str, Any]

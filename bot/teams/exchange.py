@@ -11,7 +11,7 @@ from bot.jpd_text import deadline_text
 from bot.teams import jpd_cards
 from bot.teams.messages import card_message
 from bot.teams.platform import TeamsPlatform
-from surveys.jpd.notices import Introduction, Invitation, LeftOut, Partnership
+from surveys.jpd.notices import Introduction, Invitation, LeftOut, Partnership, reach_each
 from surveys.jpd.summary import Summary
 from surveys.platform import PlatformError
 
@@ -37,20 +37,11 @@ class TeamsExchange:
         await self.platform.update_card(channel, ref, card_message(jpd_cards.invitation_card(invitation)))
 
     async def introduce(self, intro: Introduction) -> None:
-        # One message each; a retry after a failure part-way may give the first a second copy. Someone
-        # no longer in the channel is passed over, so the rest still hear of their group.
-        reached = 0
-        for person in intro.members:
-            try:
-                await self.platform.send_to_person(
-                    self._home(), person, card_message(jpd_cards.introduction_card(intro), "Your JPD group")
-                )
-                reached += 1
-            except PlatformError as exc:
-                if exc.transient:
-                    raise
-        if not reached:
-            raise PlatformError("teams: nobody in the group could be reached", transient=False)
+        # One message each; a retry after a failure part-way may give the first a second copy.
+        message = card_message(jpd_cards.introduction_card(intro), "Your JPD group")
+        await reach_each(
+            intro.members, lambda person: self.platform.send_to_person(self._home(), person, message), self.name
+        )
 
     async def tell_left_out(self, person: str, left: LeftOut) -> None:
         await self.platform.send_to_person(

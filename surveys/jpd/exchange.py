@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -214,8 +214,6 @@ class Closed:
     took_part: int
     grouped: int
     groups: int
-    notices: int = 0
-    unmatched: dict[str, str] = field(default_factory=dict)
 
 
 async def due(session: AsyncSession, now: dt.datetime) -> list[int]:
@@ -277,10 +275,8 @@ async def close(db: Database, exchange_id: int, now: dt.datetime) -> Closed | No
         notices.append(JpdNotice(exchange_id=exchange_id, kind="summary", to=[exchange.opened_by], body={}))
         if exchange.invitation_ref:
             notices.append(JpdNotice(exchange_id=exchange_id, kind="invitation", to=[exchange.channel], body={}))
-        for notice in notices:
-            notice.attempts = 0
         session.add_all(notices)
-    return Closed(exchange_id, len(entries), formed.matched, len(formed.groups), len(notices), dict(formed.unmatched))
+    return Closed(exchange_id, len(entries), formed.matched, len(formed.groups))
 
 
 async def close_due(db: Database, now: dt.datetime) -> list[Closed]:

@@ -116,6 +116,21 @@ class ExchangePlatform(Protocol):
     async def post_partnership(self, channel: str, partnership: Partnership) -> None: ...
 
 
+async def reach_each(people: Sequence[str], send: Callable[[str], Awaitable[object]], platform: str) -> None:
+    """Send to each person; someone who cannot be reached for good (gone, deactivated) is passed
+    over so the rest still hear, and only if nobody could be reached is it a failure."""
+    reached = 0
+    for person in people:
+        try:
+            await send(person)
+            reached += 1
+        except PlatformError as exc:
+            if exc.transient:
+                raise
+    if not reached:
+        raise PlatformError(f"{platform}: nobody in the group could be reached", transient=False)
+
+
 # Which platform serves an exchange: by its platform's name and its scope (workspace or tenant).
 Resolver = Callable[[JpdExchange], Awaitable[ExchangePlatform]]
 
